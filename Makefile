@@ -1,0 +1,50 @@
+# kbz_eval — `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+CONFIG ?= kbz.toml
+OUT    ?= reports/sample
+PYTEST_ARGS ?=
+
+.PHONY: help install sample report test test-fast bench docs lint clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "kbz_eval needs Python >= 3.11; set PYTHON=python3.11")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[spark,test,notebook]"
+	@touch $(STAMP)
+
+install: $(STAMP) ## build .venv with the package and every extra (fast when nothing changed)
+
+sample: $(STAMP) ## write the synthetic sample extracts to data/sample/
+	$(PY) -m kbz_eval.cli synth --out data/sample
+
+report: $(STAMP) sample ## run the report on the embedded synthetic sample -> $(OUT)
+	MPLBACKEND=Agg $(PY) -m kbz_eval.cli report --config $(CONFIG) --out $(OUT)
+
+test: $(STAMP) ## run every test (slow statistical validations and Spark included)
+	MPLBACKEND=Agg $(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP) ## run the tests without the slow and Spark markers
+	MPLBACKEND=Agg $(PY) -m pytest -m "not slow and not spark" $(PYTEST_ARGS)
+
+bench: $(STAMP) ## run the benchmarks in bench/ (see bench/RESULTS.md)
+	$(PY) bench/engine.py
+
+docs: $(STAMP) ## regenerate docs/data-contracts.md from kbz_eval/tables.py
+	$(PY) -m kbz_eval.tables docs/data-contracts.md
+
+lint: $(STAMP) ## ruff
+	$(PY) -m ruff check kbz_eval tests bench
+
+clean: ## remove the environment, generated sample and reports
+	rm -rf $(VENV) reports/* data/sample/*.csv data/sample/*.parquet .pytest_cache

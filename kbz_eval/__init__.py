@@ -1,0 +1,54 @@
+"""kbz_eval: evaluate Krachtige basiszorg (integrated primary care) on the Quadruple Aim.
+
+Use it as ``import kbz_eval as kbz``. The public functions are imported lazily, so
+``import kbz_eval`` stays fast in a notebook; see ``__all__`` for what is offered.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from kbz_eval.errors import (
+    DataValidationError,
+    IdentifierError,
+    KbzEvalError,
+    SpecificationError,
+    StatisticalWarning,
+)
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY = {
+    "read": "kbz_eval.io",
+    "read_table": "kbz_eval.io",
+    "validate": "kbz_eval.validation",
+    "check_identifiers": "kbz_eval.privacy",
+    "load_sample": "kbz_eval.synth",
+    "build_panel": "kbz_eval.engine",
+    "tables": "kbz_eval.tables",
+}
+
+__all__ = [
+    "DataValidationError",
+    "IdentifierError",
+    "KbzEvalError",
+    "SpecificationError",
+    "StatisticalWarning",
+    "__version__",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module = import_module(_LAZY[name])
+        value = module if module.__name__.endswith("." + name) else getattr(module, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'kbz_eval' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
