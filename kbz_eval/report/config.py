@@ -1,0 +1,169 @@
+"""The report configuration (TOML), validated once at the boundary.
+
+Example (``kbz.toml`` at the repository root runs the embedded synthetic sample)::
+
+    [report]
+    title = "Krachtige basiszorg — Overvecht (synthetic sample)"
+    language = "en"               # "en" or "nl"
+    suppression_threshold = 10    # smallest number of persons a published cell may rest on
+    on_error = "raise"            # or "drop": drop bad rows and report them
+
+    [inputs]                      # table name -> file (relative to this file)
+    practices = "data/sample/practices.csv"
+    claim_lines = "data/sample/claim_lines.parquet"
+
+    [mappings]                    # optional: table name -> mapping TOML file
+    # person_years = "mappings/insurer_x.toml"
+
+    [analysis]
+    years = [2012, 2016]
+    base_year = 2012
+    extra_financing_eur = 60000
+    bootstrap_replicates = 999
+    seed = 20140101
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kbz_eval.errors import SpecificationError
+from kbz_eval.tables import TABLES
+
+LANGUAGES = ("en", "nl")
+_SECTIONS = {"report", "inputs", "mappings", "analysis"}
+_REPORT_KEYS = {"title", "language", "suppression_threshold", "on_error"}
+_ANALYSIS_KEYS = {
+    "years", "base_year", "follow_year", "extra_financing_eur", "bootstrap_replicates",
+    "seed", "population",
+}
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """A validated report configuration.
+
+    Attributes
+    ----------
+    path
+        The TOML file it came from (inputs are resolved relative to its folder).
+    title, language, suppression_threshold
+        From ``[report]``; the threshold is never below 5.
+    inputs
+        Table name → resolved input path.
+    mappings
+        Table name → resolved mapping file.
+    analysis
+        The ``[analysis]`` options as given.
+    raw
+        The parsed TOML, recorded in ``manifest.json``.
+    """
+
+    path: Path
+    title: str
+    language: str
+    suppression_threshold: int
+    inputs: dict[str, Path]
+    on_error: str = "raise"
+    mappings: dict[str, Path] = field(default_factory=dict)
+    analysis: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def _unknown(keys: set[str], allowed: set[str], where: str, path: Path) -> None:
+    extra = sorted(keys - allowed)
+    if extra:
+        raise SpecificationError(
+            f"{path}: unknown key(s) {extra} in {where}; allowed: {sorted(allowed)}."
+        )
+
+
+def load_config(path: str | Path) -> ReportConfig:
+    """Read and validate a report configuration file.
+
+    Parameters
+    ----------
+    path
+        The TOML file.
+
+    Returns
+    -------
+    ReportConfig
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file or an input it names does not exist.
+    SpecificationError
+        On an unknown section, key, table, language, or a threshold below 5.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"report configuration not found: {path}")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecificationError(f"{path}: not valid TOML: {exc}") from None
+    _unknown(set(raw), _SECTIONS, "the top level", path)
+    report = raw.get("report", {})
+    _unknown(set(report), _REPORT_KEYS, "[report]", path)
+    analysis = raw.get("analysis", {})
+    _unknown(set(analysis), _ANALYSIS_KEYS, "[analysis]", path)
+
+    language = report.get("language", "en")
+    if language not in LANGUAGES:
+        raise SpecificationError(
+            f"{path}: the value for `language` must be one of {list(LANGUAGES)}, "
+            f"but {language!r} was passed."
+        )
+    threshold = report.get("suppression_threshold", 10)
+    if not isinstance(threshold, int) or threshold < 5:
+        raise SpecificationError(
+            f"{path}: `suppression_threshold` must be an integer of at least 5 "
+            f"(published cells never rest on fewer persons), but {threshold!r} was passed."
+        )
+
+    on_error = report.get("on_error", "raise")
+    if on_error not in ("raise", "drop"):
+        raise SpecificationError(
+            f"{path}: the value for `on_error` must be one of ['raise', 'drop'], "
+            f"but {on_error!r} was passed."
+        )
+
+    base = path.parent
+    inputs: dict[str, Path] = {}
+    for table, rel in raw.get("inputs", {}).items():
+        if table not in TABLES:
+            raise SpecificationError(
+                f"{path}: [inputs] names table {table!r}; known tables: {sorted(TABLES)}."
+            )
+        p = (base / rel).resolve()
+        if not p.exists():
+            raise FileNotFoundError(f"{path}: input for '{table}' not found: {p}")
+        inputs[table] = p
+    if not inputs:
+        raise SpecificationError(f"{path}: [inputs] names no input files.")
+    mappings = {}
+    for table, rel in raw.get("mappings", {}).items():
+        if table not in inputs:
+            raise SpecificationError(
+                f"{path}: [mappings] names {table!r}, which is not in [inputs]."
+            )
+        p = (base / rel).resolve()
+        if not p.is_file():
+            raise FileNotFoundError(f"{path}: mapping for '{table}' not found: {p}")
+        mappings[table] = p
+    return ReportConfig(
+        path=path,
+        title=str(report.get("title", "Krachtige basiszorg evaluation")),
+        language=language,
+        suppression_threshold=threshold,
+        inputs=dict(sorted(inputs.items())),
+        on_error=on_error,
+        mappings=mappings,
+        analysis=analysis,
+        raw=raw,
+    )

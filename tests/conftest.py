@@ -1,0 +1,34 @@
+"""Shared fixtures: repository paths and the real public data folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path | None:
+    """The real public data: ``$KBZ_EVAL_DATA`` or ``../shared/data`` beside the repo."""
+    env = os.environ.get("KBZ_EVAL_DATA")
+    candidates = [Path(env)] if env else []
+    candidates.append(REPO.parent / "shared" / "data")
+    for c in candidates:
+        if c.is_dir():
+            return c
+    return None
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    found = shared_data_dir()
+    if found is None:
+        pytest.skip("real public data not found: set KBZ_EVAL_DATA or place ../shared/data")
+    return found
