@@ -28,6 +28,8 @@ _LAZY = {
     "load_sample": "kbz_eval.synth",
     "build_panel": "kbz_eval.engine",
     "tables": "kbz_eval.tables",
+    "did": "kbz_eval.estimators.did",
+    "open_data": "kbz_eval.open_data",
 }
 
 __all__ = [

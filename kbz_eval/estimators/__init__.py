@@ -1,0 +1,1 @@
+"""The statistics. Nothing here imports matplotlib: drawing lives in ``kbz_eval.plotting``."""
