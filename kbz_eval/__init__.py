@@ -32,6 +32,9 @@ _LAZY = {
     "open_data": "kbz_eval.open_data",
 }
 
+# names that are whole modules (``kbz.tables``, ``kbz.open_data``), not functions
+_MODULES = {"tables", "open_data"}
+
 __all__ = [
     "DataValidationError",
     "IdentifierError",
@@ -46,7 +49,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         module = import_module(_LAZY[name])
-        value = module if module.__name__.endswith("." + name) else getattr(module, name)
+        value = module if name in _MODULES else getattr(module, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'kbz_eval' has no attribute {name!r}")
