@@ -1,0 +1,60 @@
+"""The report configuration is validated at the boundary with clear messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kbz_eval.errors import SpecificationError
+from kbz_eval.report.config import load_config
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "p.csv").write_text("practice_id\nA\n", encoding="utf-8")
+    path = tmp_path / "kbz.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_default_config_in_the_repository_is_valid(repo):
+    text = (repo / "kbz.toml").read_text(encoding="utf-8")
+    assert "[inputs]" in text
+    # inputs exist only after `make sample`; check the keys without resolving files
+    import tomllib
+
+    raw = tomllib.loads(text)
+    assert raw["report"]["suppression_threshold"] >= 5
+    assert set(raw["inputs"]) >= {"practices", "claim_lines", "insured_periods", "cvg"}
+
+
+def test_inputs_resolve_relative_to_the_config_file(tmp_path):
+    cfg = load_config(_write(tmp_path, '[inputs]\npractices = "p.csv"\n'))
+    assert cfg.inputs == {"practices": (tmp_path / "p.csv").resolve()}
+    assert cfg.language == "en" and cfg.suppression_threshold == 10
+    assert cfg.on_error == "raise"
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ('[inputs]\npractices = "p.csv"\n[report]\nlanguage = "de"\n',
+         r"`language` must be one of \['en', 'nl'\], but 'de'"),
+        ('[inputs]\npractices = "p.csv"\n[report]\nsuppression_threshold = 3\n',
+         r"at least 5"),
+        ('[inputs]\npatients = "p.csv"\n', r"names table 'patients'"),
+        ('[inputs]\npractices = "p.csv"\n[analyses]\n', r"unknown key\(s\) \['analyses'\]"),
+        ('[inputs]\npractices = "p.csv"\n[report]\non_error = "skip"\n',
+         r"`on_error` must be one of"),
+        ("[report]\n", r"names no input files"),
+        ("[inputs\n", r"not valid TOML"),
+    ],
+)
+def test_bad_configs_are_refused_with_a_reason(tmp_path, text, match):
+    with pytest.raises(SpecificationError, match=match):
+        load_config(_write(tmp_path, text))
+
+
+def test_missing_input_file_names_the_table(tmp_path):
+    with pytest.raises(FileNotFoundError, match="input for 'cvg' not found"):
+        load_config(_write(tmp_path, '[inputs]\ncvg = "nope.csv"\n'))
