@@ -56,7 +56,7 @@ practices = kbz.read(
     table="practices",
     mapping={"columns": {"praktijk": "practice_id", "groep": "group"}},
 )
-practices.attrs["kbz_read"]["detected"] if "detected" in practices.attrs["kbz_read"] else practices.attrs["kbz_read"]
+practices.attrs["kbz_read"]["detected"]
 
 # %% [markdown]
 # ## Bad input gets one clear error
