@@ -1,0 +1,64 @@
+"""Drawing for :func:`kbz_eval.did`: mean outcome of treated and control units over time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kbz_eval.plotting import get_ax
+
+_STYLE = {
+    "treated": {"color": "#c0392b", "marker": "o", "label": "treated"},
+    "control": {"color": "#2c3e50", "marker": "s", "label": "control"},
+}
+
+
+def plot_did(result: Any, ax: Any = None) -> Any:
+    """Draw the treated and control group means per period and mark the treatment start.
+
+    Parameters
+    ----------
+    result
+        A :class:`~kbz_eval.estimators.did.DiDResult`.
+    ax
+        Axes to draw on; a new figure when ``None``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The Axes with two lines (``treated``, ``control``; the values of
+        ``result.plot_data()``) and a dashed vertical line at the first treated period.
+        Numeric and date periods are drawn at their values; other periods (text,
+        categories) at positions 0, 1, ... labelled with the period.
+    """
+    ax = get_ax(ax)
+    data = result.plot_data()
+    start = result.settings["treatment_start"]
+    periods = pd.Index(pd.unique(data["time"]))
+    on_axis = pd.api.types.is_numeric_dtype(periods) or pd.api.types.is_datetime64_any_dtype(
+        periods
+    )
+    order = {p: i for i, p in enumerate(periods)}
+
+    def position(values: pd.Series) -> np.ndarray:
+        if on_axis:
+            return values.to_numpy()
+        return values.map(order).to_numpy(dtype=float)
+
+    for group in ("treated", "control"):
+        sub = data[data["group"] == group]
+        ax.plot(position(sub["time"]), sub["mean_outcome"].to_numpy(), **_STYLE[group])
+    x_start = start if on_axis else float(order[start])
+    ax.axvline(x_start, color="grey", linestyle="--", linewidth=1,
+               label=f"treatment starts ({start})")
+    if not on_axis:
+        ax.set_xticks(np.arange(len(periods)))
+        ax.set_xticklabels([str(p) for p in periods])
+    settings = result.settings
+    ax.set_xlabel(str(settings.get("time", "period")))
+    ax.set_ylabel(f"mean {settings.get('outcome', 'outcome')}")
+    ax.set_title("Difference-in-differences: group means over time")
+    ax.legend(frameon=False)
+    return ax
