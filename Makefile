@@ -25,10 +25,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## build .venv with the package and every extra (fast when nothing changed)
 
-sample: $(STAMP) ## write the synthetic sample extracts to data/sample/
+SAMPLE := data/sample/README.md
+
+$(SAMPLE): $(STAMP) $(wildcard kbz_eval/synth/*.py)
 	$(PY) -m kbz_eval.cli synth --out data/sample
 
-report: $(STAMP) sample ## run the report on the embedded synthetic sample -> $(OUT)
+sample: $(SAMPLE) ## write the synthetic sample extracts to data/sample/ (when the generator changed)
+
+report: $(STAMP) $(SAMPLE) ## run the report on the embedded synthetic sample -> $(OUT)
 	MPLBACKEND=Agg $(PY) -m kbz_eval.cli report --config $(CONFIG) --out $(OUT)
 
 test: $(STAMP) ## run every test (slow statistical validations and Spark included)

@@ -44,19 +44,24 @@ def quality_rows(table: str, path: Path, report: Any) -> list[dict[str, Any]]:
 
 
 def panel_rows(panel_report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Data-quality rows for the claims engine: duplicates, excluded codes, orphans."""
+    """Data-quality rows for the claims engine: where every claim line went.
+
+    ``panel_report`` is ``panel.attrs["kbz_panel"]`` (see
+    :class:`kbz_eval.engine.PanelReport`).
+    """
     labels = {
         "duplicate_lines_removed": "re-sent duplicate claim lines counted once",
-        "lines_excluded_by_code": "declaration codes outside the basic package (16/17)",
-        "orphan_lines": "claim lines of persons without an insured period that year",
-        "unassignable_lines": "claim lines without a date for the year rule",
+        "excluded_claims": "declaration code outside the basic package (16/17)",
+        "orphan_claims": "claims of persons without an insured period that year",
+        "unassignable_claims": "claims without the date the year rule needs",
+        "unknown_care_type_claims": "claims of an unknown care type",
     }
-    n_in = panel_report.get("input_lines", 0)
+    n_in = panel_report.get("lines_in", pd.NA)
     rows = []
     for key, reason in labels.items():
         if key in panel_report:
             rows.append({"table": "claim_lines", "file": "(claims engine)",
-                         "rows_read": n_in, "rows_kept": pd.NA,
+                         "rows_read": n_in, "rows_kept": panel_report.get("panel_claims", pd.NA),
                          "rows_rejected": int(panel_report[key]), "reason": reason})
     return rows
 
