@@ -85,9 +85,8 @@ def suppression_mask(
         if missing:
             raise SpecificationError(f"`by` names columns not in the table: {missing}.")
         work = pd.DataFrame({"n": n, "mask": primary})
-        keys = frame[list(by)].astype(str).agg("\x1f".join, axis=1)
-        for _, idx in work.groupby(keys, sort=True).groups.items():
-            group = work.loc[idx]
+        keys = [frame[c].rename(f"__by{i}") for i, c in enumerate(by)]
+        for _, group in work.groupby(keys, sort=True, dropna=False):
             if group["mask"].sum() == 1 and len(group) > 1:
                 rest = group.loc[~group["mask"], "n"].sort_values(kind="stable")
                 mask.loc[rest.index[0]] = True

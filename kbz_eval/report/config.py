@@ -37,8 +37,9 @@ LANGUAGES = ("en", "nl")
 _SECTIONS = {"report", "inputs", "mappings", "analysis"}
 _REPORT_KEYS = {"title", "language", "suppression_threshold", "on_error"}
 _ANALYSIS_KEYS = {
-    "years", "base_year", "follow_year", "extra_financing_eur", "bootstrap_replicates",
-    "seed", "population",
+    "years", "base_year", "savings_year", "ggz_base_year", "ggz_follow_year",
+    "extra_financing_eur", "bootstrap_replicates", "seed", "population", "area",
+    "reference_area", "open_data_folder",
 }
 
 

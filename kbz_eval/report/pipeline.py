@@ -1,31 +1,45 @@
 """The pipeline behind ``kbz-eval report`` and ``make report``.
 
-It reads every configured input through :func:`kbz_eval.io.read_table` (mapping,
-identifier guard, validation), builds the claims panel when claim lines are given, and
-writes into a temporary folder beside the target; only a complete run is moved into
-place, so a failed run leaves the previous report untouched.
+Steps: read every configured input through :func:`kbz_eval.io.read_table` (mapping,
+identifier guard, validation) → build the claims panel from claim lines → run every
+analysis of :data:`kbz_eval.report.analyses.ANALYSES` whose inputs are present →
+suppress small cells → write figures (PNG, SVG and the CSV behind each), tables (CSV
+and one XLSX), ``report.html`` and ``manifest.json``.
+
+Everything is written into a temporary folder beside the target; only a complete run
+is moved into place, so a failed run leaves the previous report untouched.
 """
 
 from __future__ import annotations
 
+import base64
+import copy
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from kbz_eval import disclosure
 from kbz_eval.report import html as html_report
+from kbz_eval.report.analyses import AIMS, ANALYSES, Analysis
 from kbz_eval.report.config import ReportConfig, load_config
 from kbz_eval.report.manifest import build_manifest, write_manifest
+from kbz_eval.report.overview import overview
+from kbz_eval.report.progress import Progress
 from kbz_eval.report.quality import is_synthetic, panel_rows, quality_frame, quality_rows
+from kbz_eval.report.workbook import write_workbook
+from kbz_eval.results import Result
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    frame.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
+    frame.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
 
 
-def _read_inputs(cfg: ReportConfig) -> tuple[dict[str, pd.DataFrame], list[dict[str, Any]]]:
+def _read_inputs(cfg: ReportConfig, progress: Progress
+                 ) -> tuple[dict[str, pd.DataFrame], list[dict[str, Any]]]:
     from kbz_eval.io import read_table
 
     tables: dict[str, pd.DataFrame] = {}
@@ -33,6 +47,7 @@ def _read_inputs(cfg: ReportConfig) -> tuple[dict[str, pd.DataFrame], list[dict[
     # practices first, so other tables can be checked against it
     order = sorted(cfg.inputs, key=lambda t: (t != "practices", t))
     for table in order:
+        progress.step(f"reading {table}")
         path = cfg.inputs[table]
         refs = {"practices": tables["practices"]} if "practices" in tables else None
         result = read_table(path, table, mapping=cfg.mappings.get(table), references=refs,
@@ -42,40 +57,128 @@ def _read_inputs(cfg: ReportConfig) -> tuple[dict[str, pd.DataFrame], list[dict[
     return tables, rows
 
 
-def _build(cfg: ReportConfig, workdir: Path) -> list[str]:
-    """Compute and write every report file into ``workdir``; returns their names."""
-    tables, rows = _read_inputs(cfg)
+def _suppress(frame: pd.DataFrame, cfg: ReportConfig) -> tuple[pd.DataFrame, pd.Series]:
+    by = ["year"] if "year" in frame.columns else None
+    return disclosure.suppress_small_cells(frame, threshold=cfg.suppression_threshold, by=by)
+
+
+def _suppressed_result(result: Result, cfg: ReportConfig
+                       ) -> tuple[Result, dict[str, pd.DataFrame]]:
+    """A copy of ``result`` whose small cells are NaN (for drawing), and the published
+    tables (small cells labelled)."""
+    published: dict[str, pd.DataFrame] = {}
+    est, mask = _suppress(result.tidy(), cfg)
+    published["tidy"] = disclosure.publishable(est, mask, language=cfg.language)
+    drawn = copy.copy(result)
+    drawn.estimates = est
+    drawn.tables = {}
+    for name, frame in result.tables.items():
+        sup, mask = _suppress(frame, cfg)
+        drawn.tables[name] = sup
+        published[name] = disclosure.publishable(sup, mask, language=cfg.language)
+    return drawn, published
+
+
+def _run_analysis(spec: Analysis, tables: dict[str, pd.DataFrame], cfg: ReportConfig,
+                  work: Path) -> tuple[Result, html_report.Section, dict[str, pd.DataFrame]]:
+    from kbz_eval.report.figures import new_figure, save_figure
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = spec.run(tables, cfg)
+    messages = sorted({str(w.message) for w in caught} | set(result.warnings))
+    drawn, published = _suppressed_result(result, cfg)
+
+    fig, ax = new_figure()
+    drawn.plot(ax=ax)
+    save_figure(fig, work / "figures" / spec.key)
+    plot_data, mask = _suppress(drawn.plot_data(), cfg)
+    _write_csv(disclosure.publishable(plot_data, mask, language=cfg.language),
+               work / "figures" / f"{spec.key}.csv")
+    for name, frame in published.items():
+        _write_csv(frame, work / "tables" / f"{spec.key}__{name}.csv")
+
+    png = (work / "figures" / f"{spec.key}.png").read_bytes()
+    section = html_report.Section(
+        title=spec.title[cfg.language],
+        key=spec.key,
+        image=base64.b64encode(png).decode("ascii"),
+        paragraphs=[result.headline()] if cfg.language == "en" else [],
+        tables=[html_report.display(published["tidy"], cfg.language)],
+        method=result.method,
+        warnings=messages,
+    )
+    return result, section, published
+
+
+def _build(cfg: ReportConfig, work: Path, progress: Progress) -> None:
+    """Compute and write every report file into ``work``."""
+    (work / "figures").mkdir()
+    (work / "tables").mkdir()
+    tables, rows = _read_inputs(cfg, progress)
     synthetic = any(is_synthetic(p) for p in cfg.inputs.values())
-    sections: list[html_report.Section] = []
 
     if "claim_lines" in tables and "insured_periods" in tables:
         from kbz_eval.engine import build_panel
 
+        progress.step("building the claims panel")
         panel = build_panel(tables["claim_lines"], tables["insured_periods"])
         rows += panel_rows(panel.attrs.get("kbz_panel", {}))
         tables["person_years"] = panel
 
+    results: dict[str, Result] = {}
+    sections: list[html_report.Section] = []
+    sheets: dict[str, pd.DataFrame] = {}
+    for spec in ANALYSES:
+        if not all(n in tables for n in spec.needs):
+            continue
+        progress.step(spec.key)
+        result, section, published = _run_analysis(spec, tables, cfg, work)
+        results[spec.key] = result
+        sections.append(section)
+        for name, frame in published.items():
+            sheets[f"{spec.key}.{name}"] = frame
+
     quality = quality_frame(rows)
-    _write_csv(quality, workdir / "data_quality.csv")
-    sections.append(html_report.Section(
-        title=html_report.text(cfg.language, "quality"),
-        paragraphs=[html_report.text(cfg.language, "quality_intro")],
-        tables=[quality],
-    ))
-    (workdir / "report.html").write_text(
-        html_report.render(title=cfg.title, language=cfg.language, synthetic=synthetic,
-                           sections=sections),
+    _write_csv(quality, work / "data_quality.csv")
+    sheets = {"data_quality": quality, **sheets}
+    progress.step("writing report.html, report.xlsx and manifest.json")
+    write_workbook(work / "report.xlsx", sheets, about=_about(cfg, synthetic))
+    (work / "report.html").write_text(
+        html_report.render(
+            title=cfg.title, language=cfg.language, synthetic=synthetic,
+            panels=overview(results, cfg.language), aims=AIMS, sections=sections,
+            quality=html_report.display(quality, cfg.language),
+            threshold=cfg.suppression_threshold,
+        ),
         encoding="utf-8",
     )
-    files = ["data_quality.csv", "report.html"]
+    files = sorted(p.relative_to(work).as_posix() for p in work.rglob("*") if p.is_file())
     seeds = {"seed": int(cfg.analysis["seed"])} if "seed" in cfg.analysis else {}
     manifest = build_manifest(inputs=cfg.inputs, config=cfg.raw, seeds=seeds, files=files)
     manifest["synthetic_inputs"] = synthetic
-    write_manifest(workdir / "manifest.json", manifest)
-    return [*files, "manifest.json"]
+    manifest["analyses"] = sorted(results)
+    write_manifest(work / "manifest.json", manifest)
 
 
-def run_report(config: str | Path, out: str | Path) -> Path:
+def _about(cfg: ReportConfig, synthetic: bool) -> list[tuple[str, str]]:
+    from kbz_eval import __version__
+
+    years = cfg.analysis.get("years")
+    return [
+        ("report", cfg.title),
+        ("sources", ", ".join(f"{t}: {p.name}" for t, p in cfg.inputs.items())),
+        ("period", f"{years[0]}–{years[1]}" if years else "as in the inputs"),
+        ("synthetic data", "yes: made-up sample, no real persons" if synthetic else "no"),
+        ("suppression rule",
+         f"cells resting on fewer than {cfg.suppression_threshold} persons read "
+         f"'{disclosure.SUPPRESSED_LABEL[cfg.language]}'; when one cell of a year is "
+         "suppressed, the next smallest is too (secondary suppression)"),
+        ("kbz_eval version", __version__),
+    ]
+
+
+def run_report(config: str | Path, out: str | Path, *, progress: bool | None = None) -> Path:
     """Run the configured report and write it to ``out``.
 
     Parameters
@@ -84,6 +187,8 @@ def run_report(config: str | Path, out: str | Path) -> Path:
         Path of the report's TOML configuration (see :mod:`kbz_eval.report.config`).
     out
         Output folder. It is replaced only when the whole run succeeds.
+    progress
+        Show progress (default: only in a terminal or Jupyter).
 
     Returns
     -------
@@ -99,9 +204,12 @@ def run_report(config: str | Path, out: str | Path) -> Path:
     cfg = load_config(config)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    n_steps = len(cfg.inputs) + 2 + sum(
+        all(n in cfg.inputs or n == "person_years" for n in a.needs) for a in ANALYSES)
+    tracker = Progress(n_steps, enabled=progress)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
-        _build(cfg, work)
+        _build(cfg, work, tracker)
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
             out.rename(old / out.name)

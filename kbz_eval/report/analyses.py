@@ -1,0 +1,193 @@
+"""Which analyses the report runs, on which inputs, with which options.
+
+Each :class:`Analysis` names the tables it needs and how to call its library function
+from the report configuration. The pipeline runs every analysis whose inputs are
+configured; a new analysis joins the report by adding one entry to :data:`ANALYSES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from kbz_eval.report.config import ReportConfig
+from kbz_eval.results import Result
+
+Tables = dict[str, pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """One section of the report.
+
+    Attributes
+    ----------
+    key
+        File stem of its outputs (``figures/<key>.png``, ``tables/<key>__*.csv``).
+    aim
+        Quadruple Aim it serves (1–4).
+    title
+        Section title by language.
+    needs
+        Input tables it reads (``person_years`` is the panel the engine builds).
+    run
+        ``(tables, config) -> Result``.
+    """
+
+    key: str
+    aim: int
+    title: dict[str, str]
+    needs: tuple[str, ...]
+    run: Callable[[Tables, ReportConfig], Result]
+
+
+def _opt(cfg: ReportConfig, key: str, default: Any) -> Any:
+    return cfg.analysis.get(key, default)
+
+
+def _boot(cfg: ReportConfig) -> dict[str, Any]:
+    return {"n_boot": int(_opt(cfg, "bootstrap_replicates", 999)),
+            "seed": int(_opt(cfg, "seed", 20140101))}
+
+
+def _dbc_index(t: Tables, cfg: ReportConfig) -> Result:
+    from kbz_eval.estimators.dbc_index import dbc_index
+
+    return dbc_index(t["person_years"], t["practices"], base_year=_opt(cfg, "base_year", 2012),
+                     population=_opt(cfg, "population", "minima"),
+                     years=_years(cfg, t), seed=_boot(cfg)["seed"])
+
+
+def _years(cfg: ReportConfig, t: Tables) -> list[int] | None:
+    span = _opt(cfg, "years", None)
+    if span is None:
+        return None
+    lo, hi = span
+    return [y for y in sorted(t["person_years"]["year"].unique()) if lo <= y <= hi]
+
+
+def _savings(population: str) -> Callable[[Tables, ReportConfig], Result]:
+    def run(t: Tables, cfg: ReportConfig) -> Result:
+        from kbz_eval.estimators.savings import savings
+
+        return savings(t["person_years"], t["practices"], year=_opt(cfg, "savings_year", 2015),
+                       base_year=_opt(cfg, "base_year", 2012), population=population,
+                       extra_financing_eur=_opt(cfg, "extra_financing_eur", None),
+                       years=_years(cfg, t), **_boot(cfg))
+
+    return run
+
+
+def _ggz_change(t: Tables, cfg: ReportConfig) -> Result:
+    from kbz_eval.estimators.ggz_change import ggz_change
+
+    return ggz_change(t["person_years"], t["practices"],
+                      base_year=_opt(cfg, "ggz_base_year", 2013),
+                      follow_year=_opt(cfg, "ggz_follow_year", 2016), **_boot(cfg))
+
+
+def _risk(t: Tables, cfg: ReportConfig) -> Result:
+    from kbz_eval.estimators.risk_adjustment import risk_adjustment
+
+    return risk_adjustment(t["person_years"], t["practices"])
+
+
+def _cvg_trajectory(t: Tables, cfg: ReportConfig) -> Result:
+    from kbz_eval.estimators.cvg import cvg_trajectory
+
+    return cvg_trajectory(t["cvg"])
+
+
+def _cvg_agreement(t: Tables, cfg: ReportConfig) -> Result:
+    from kbz_eval.estimators.cvg import cvg_agreement
+
+    return cvg_agreement(t["cvg"])
+
+
+def _conversations(t: Tables, cfg: ReportConfig) -> Result:
+    from kbz_eval.estimators.conversations import conversation_ratings
+
+    return conversation_ratings(t["conversations"])
+
+
+def _population_health(t: Tables, cfg: ReportConfig) -> Result:
+    from kbz_eval.estimators.population_health import population_health
+
+    return population_health(t["monitor"], area=_opt(cfg, "area", "Overvecht"),
+                             reference=_opt(cfg, "reference_area", "Utrecht"))
+
+
+def _workforce(t: Tables, cfg: ReportConfig) -> Result:
+    from kbz_eval.estimators.workforce import workforce_change
+
+    return workforce_change(t["workforce"], practices=t.get("practices"))
+
+
+def _ivm(t: Tables, cfg: ReportConfig) -> Result:
+    from kbz_eval.estimators.indicators import indicator_spread
+
+    return indicator_spread(t["practice_indicators"], indicator="ivm",
+                            practices=t.get("practices"), group="kbz")
+
+
+def _referrals(t: Tables, cfg: ReportConfig) -> Result:
+    from kbz_eval.estimators.indicators import referrals_avoided
+
+    return referrals_avoided(t["consults"])
+
+
+def _t(en: str, nl: str) -> dict[str, str]:
+    return {"en": en, "nl": nl}
+
+
+#: Every analysis of the report, in report order (by aim).
+ANALYSES: tuple[Analysis, ...] = (
+    Analysis("cvg_trajectory", 1, _t("Self-rated health (CVG) over the measurements",
+                                      "Ervaren gezondheid (CVG) over de metingen"),
+             ("cvg",), _cvg_trajectory),
+    Analysis("cvg_agreement", 1, _t("Patient and GP ratings of health: agreement",
+                                     "Overeenstemming tussen patiënt en huisarts"),
+             ("cvg",), _cvg_agreement),
+    Analysis("conversation_ratings", 1, _t("Ratings of the 4D conversation",
+                                            "Waardering van het 4D-gesprek"),
+             ("conversations",), _conversations),
+    Analysis("population_health", 2, _t("Health monitor: neighbourhood against the city",
+                                          "Gezondheidsmonitor: wijk tegenover de stad"),
+             ("monitor",), _population_health),
+    Analysis("dbc_index", 3, _t("Outpatient DBCs: index, KBZ against controls (minima)",
+                                 "Poliklinische DBC's: index, KBZ tegenover controles (minima)"),
+             ("person_years", "practices"), _dbc_index),
+    Analysis("savings_minima", 3, _t("Savings on outpatient DBCs, minima insured",
+                                      "Besparing op poliklinische DBC's, minima-verzekerden"),
+             ("person_years", "practices"), _savings("minima")),
+    Analysis("savings_all", 3, _t("Savings on outpatient DBCs, all insured",
+                                   "Besparing op poliklinische DBC's, alle verzekerden"),
+             ("person_years", "practices"), _savings("all")),
+    Analysis("ggz_change", 3, _t("Specialist mental health care (GGZ) cost, 2013 → 2016",
+                                  "Kosten specialistische GGZ, 2013 → 2016"),
+             ("person_years", "practices"), _ggz_change),
+    Analysis("risk_adjustment", 3, _t("Observed against expected cost (age and sex)",
+                                       "Werkelijke tegenover verwachte kosten (leeftijd en "
+                                       "geslacht)"),
+             ("person_years", "practices"), _risk),
+    Analysis("indicator_spread", 3, _t("Prescribing efficiency (IVM) across KBZ practices",
+                                        "Doelmatig voorschrijven (IVM) tussen KBZ-praktijken"),
+             ("practice_indicators", "practices"), _ivm),
+    Analysis("referrals_avoided", 3, _t("Neighbourhood specialists: referrals avoided",
+                                         "Wijkspecialisten: voorkomen verwijzingen"),
+             ("consults",), _referrals),
+    Analysis("workforce_change", 4, _t("Professionals: workload and job satisfaction",
+                                        "Professionals: werkdruk en werkplezier"),
+             ("workforce",), _workforce),
+)
+
+#: Name of each aim, by language.
+AIMS = {
+    1: _t("Experienced health and quality of care", "Ervaren gezondheid en kwaliteit van zorg"),
+    2: _t("Population health", "Gezondheid van de bevolking"),
+    3: _t("Efficiency (costs)", "Doelmatigheid (kosten)"),
+    4: _t("Professionals", "Professionals"),
+}
