@@ -87,20 +87,23 @@ def _aim3(r: Result, lang: str) -> Panel | None:
 
 def _aim4(r: Result, lang: str) -> Panel | None:
     terms = r.tidy()["term"].tolist()
+    # with practices given, changes are per group (``...:kbz``); lead with KBZ practices
     waves = [(int(m.group(1)), t) for t in terms
-             if (m := re.fullmatch(r"job_satisfaction:change_wave_(\d+)_vs_1", t))]
+             if (m := re.fullmatch(r"job_satisfaction:change_wave_(\d+)_vs_1(?::kbz)?", t))]
     if not waves:
         return None
     last, term = max(waves)
+    where = {"en": " at KBZ practices", "nl": " in KBZ-praktijken"}[lang] if term.endswith(
+        ":kbz") else ""
     row = _row(r, term)
     v = fmt.number(row["estimate"], language=lang, decimals=2)
     ci = fmt.interval(row["ci_lower"], row["ci_upper"], language=lang, decimals=2)
     if lang == "nl":
-        s = (f"Het werkplezier van professionals veranderde van de eerste tot de {last}e meting "
-             f"met {v} punt op een schaal van 1 tot 10 {ci}.")
+        s = (f"Het werkplezier van professionals{where} veranderde van de eerste tot de {last}e "
+             f"meting met {v} punt op een schaal van 1 tot 10 {ci}.")
     else:
-        s = (f"Professionals' job satisfaction changed by {v} points on a 1–10 scale from the "
-             f"first to wave {last} {ci}.")
+        s = (f"Professionals' job satisfaction{where} changed by {v} points on a 1–10 scale from "
+             f"the first to wave {last} {ci}.")
     return Panel(4, v, ci, s)
 
 

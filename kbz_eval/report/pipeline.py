@@ -90,9 +90,18 @@ def _run_analysis(spec: Analysis, tables: dict[str, pd.DataFrame], cfg: ReportCo
     drawn, published = _suppressed_result(result, cfg)
 
     fig, ax = new_figure()
-    drawn.plot(ax=ax)
+    try:
+        drawn.plot(ax=ax)
+    except (ValueError, TypeError, KeyError):
+        # the figure cannot be drawn without its suppressed cells: withhold it
+        fig, ax = new_figure()
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, f"{spec.title[cfg.language]}:\n"
+                f"{disclosure.SUPPRESSED_LABEL[cfg.language]}", ha="center", va="center")
+        messages.append(f"Figure withheld: it would show cells resting on fewer than "
+                        f"{cfg.suppression_threshold} persons.")
     save_figure(fig, work / "figures" / spec.key)
-    plot_data, mask = _suppress(drawn.plot_data(), cfg)
+    plot_data, mask = _suppress(result.plot_data(), cfg)
     _write_csv(disclosure.publishable(plot_data, mask, language=cfg.language),
                work / "figures" / f"{spec.key}.csv")
     for name, frame in published.items():

@@ -1,0 +1,201 @@
+"""`kbz-eval report` as a product: complete, reproducible, disclosure-safe, robust."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kbz_eval import disclosure
+from kbz_eval.errors import DataValidationError
+from kbz_eval.report import run_report
+from kbz_eval.synth import write_sample
+
+REPO = Path(__file__).resolve().parents[1]
+TEXT_SUFFIXES = {".csv", ".html", ".svg", ".json"}
+
+
+def _config(folder: Path, sample: Path, *, language: str = "en", replicates: int = 199,
+            threshold: int = 10) -> Path:
+    text = (REPO / "kbz.toml").read_text(encoding="utf-8")
+    text = text.replace('"data/sample/', f'"{sample.as_posix()}/')
+    text = re.sub(r'language = "en"', f'language = "{language}"', text)
+    text = re.sub(r"bootstrap_replicates = \d+", f"bootstrap_replicates = {replicates}", text)
+    text = re.sub(r"suppression_threshold = \d+", f"suppression_threshold = {threshold}", text)
+    path = folder / f"kbz_{language}_{threshold}.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("sample") / "sample"
+    write_sample(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def report(sample, tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("report")
+    return run_report(_config(work, sample), work / "out", progress=False)
+
+
+def test_report_has_every_part(report):
+    names = {p.relative_to(report).as_posix() for p in report.rglob("*") if p.is_file()}
+    assert {"report.html", "report.xlsx", "manifest.json", "data_quality.csv"} <= names
+    manifest = json.loads((report / "manifest.json").read_text(encoding="utf-8"))
+    for key in manifest["analyses"]:
+        for suffix in (".png", ".svg", ".csv"):
+            assert f"figures/{key}{suffix}" in names, (key, suffix)
+        assert f"tables/{key}__tidy.csv" in names
+    assert len(manifest["analyses"]) >= 10
+    assert manifest["synthetic_inputs"] is True
+
+
+def test_manifest_records_inputs_config_versions_and_seeds(report, sample):
+    manifest = json.loads((report / "manifest.json").read_text(encoding="utf-8"))
+    practices = manifest["inputs"]["practices"]
+    assert practices["sha256"] == hashlib.sha256(
+        (sample / "practices.csv").read_bytes()).hexdigest()
+    assert manifest["config"]["analysis"]["bootstrap_replicates"] == 199
+    assert manifest["seeds"]["seed"] == manifest["config"]["analysis"]["seed"]
+    assert manifest["packages"]["pandas"] == pd.__version__
+    assert practices["file"] == "practices.csv"
+
+
+def test_workbook_has_a_sheet_per_table_and_an_about_sheet(report):
+    import openpyxl
+
+    wb = openpyxl.load_workbook(report / "report.xlsx", read_only=True)
+    assert wb.sheetnames[0] == "about"
+    assert "data_quality" in wb.sheetnames
+    about = {r[0]: r[1] for r in wb["about"].iter_rows(values_only=True)}
+    assert {"sources", "period", "suppression rule", "synthetic data",
+            "kbz_eval version"} <= set(about)
+    assert len(wb.sheetnames) > 20
+
+
+def test_synthetic_warning_and_overview_in_html(report):
+    page = (report / "report.html").read_text(encoding="utf-8")
+    assert "Synthetic data." in page
+    assert page.count("class='aim'") == 4
+    assert "not computed" not in page, "an aim's headline is missing"
+    assert "€356" in page  # the savings headline on the calibrated sample
+    assert "<script" not in page and "http" not in page.split("<body>")[1]
+
+
+def test_same_inputs_give_byte_identical_files(report, sample, tmp_path):
+    again = run_report(_config(tmp_path, sample), tmp_path / "again", progress=False)
+    assert _hashes(again) == _hashes(report)
+
+
+def _all_text(folder: Path) -> str:
+    chunks = []
+    for p in sorted(folder.rglob("*")):
+        if p.suffix in TEXT_SUFFIXES:
+            chunks.append(p.read_text(encoding="utf-8"))
+        elif p.suffix == ".xlsx":
+            with zipfile.ZipFile(p) as z:
+                chunks += [z.read(n).decode("utf-8") for n in z.namelist()
+                           if n.endswith(".xml")]
+    return "\n".join(chunks)
+
+
+def test_no_person_id_reaches_any_output(report, sample):
+    ids: set[str] = set()
+    for name, col in [("insured_periods", "person_id"), ("cvg", "person_id"),
+                      ("workforce", "respondent_id")]:
+        ids |= set(pd.read_csv(sample / f"{name}.csv", comment="#")[col].astype(str))
+    ids |= set(pd.read_parquet(sample / "claim_lines.parquet", columns=["person_id"])
+               ["person_id"].astype(str))
+    assert len(ids) > 30_000
+    tokens = set(re.findall(r"[A-Za-z0-9_]+", _all_text(report)))
+    leaked = sorted(ids & tokens)
+    assert not leaked, f"person ids in the report: {leaked[:5]}"
+
+
+def test_no_published_cell_rests_on_fewer_than_threshold_persons(report):
+    checked = 0
+    for path in sorted((report / "tables").glob("*.csv")) + sorted(
+            (report / "figures").glob("*.csv")):
+        frame = pd.read_csv(path)
+        for col in disclosure.count_columns(frame):
+            values = pd.to_numeric(frame[col], errors="coerce").dropna()
+            assert (values >= 10).all(), (path.name, col, values[values < 10].tolist())
+            checked += len(values)
+    assert checked > 100
+
+
+def test_small_cells_read_too_few_observations_in_dutch(sample, tmp_path):
+    # a threshold of 60 hides some per-practice and per-specialism cells
+    out = run_report(_config(tmp_path, sample, language="nl", threshold=60),
+                     tmp_path / "nl", progress=False)
+    text = _all_text(out)
+    assert "onvoldoende waarnemingen" in text
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Synthetische gegevens." in page and "<html lang='nl'>" in page
+    assert re.search(r"€ \d{3}", page), "Dutch money format € 356"
+    for path in sorted((out / "tables").glob("*.csv")):
+        frame = pd.read_csv(path)
+        for col in disclosure.count_columns(frame):
+            values = pd.to_numeric(frame[col], errors="coerce").dropna()
+            assert (values >= 60).all(), (path.name, col)
+
+
+def test_failed_run_leaves_the_previous_report_intact(report, sample, tmp_path):
+    bad_sample = tmp_path / "bad"
+    bad_sample.mkdir()
+    for p in sample.iterdir():
+        (bad_sample / p.name).write_bytes(p.read_bytes())
+    text = (bad_sample / "cvg.csv").read_text(encoding="utf-8").splitlines()
+    header = text[1].split(",")
+    row = text[2].split(",")
+    row[header.index("cvg_patient")] = "11"
+    text[2] = ",".join(row)
+    (bad_sample / "cvg.csv").write_text("\n".join(text) + "\n", encoding="utf-8")
+
+    target = tmp_path / "previous"
+    target.mkdir()
+    (target / "report.html").write_text("previous report", encoding="utf-8")
+    with pytest.raises(DataValidationError, match="cvg_patient"):
+        run_report(_config(tmp_path, bad_sample), target, progress=False)
+    assert (target / "report.html").read_text(encoding="utf-8") == "previous report"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_cli_report_exits_non_zero_with_a_message(tmp_path, capsys):
+    from kbz_eval.cli import main
+
+    code = main(["report", "--config", str(tmp_path / "missing.toml"), "--out",
+                 str(tmp_path / "out")])
+    assert code == 1
+    assert "not found" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_figures_are_print_resolution(report):
+    from PIL import Image
+
+    with Image.open(report / "figures" / "savings_minima.png") as im:
+        assert im.size[0] >= 1200
+        assert "Software" not in im.info
+    svg = (report / "figures" / "savings_minima.svg").read_text(encoding="utf-8")
+    assert "<dc:date>" not in svg
+
+
+def test_xlsx_zip_is_deterministic(report):
+    with zipfile.ZipFile(io.BytesIO((report / "report.xlsx").read_bytes())) as z:
+        assert {i.date_time for i in z.infolist()} == {(1980, 1, 31, 0, 0, 0)}
