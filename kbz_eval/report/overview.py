@@ -54,13 +54,16 @@ def _aim2(r: Result, lang: str) -> Panel | None:
         return None
     area, ref = r.settings.get("area", "the area"), r.settings.get("reference", "the reference")
     pp = fmt.number(row["estimate"], language=lang, decimals=1)
+    size = fmt.number(abs(row["estimate"]), language=lang, decimals=1)
     ci = fmt.interval(row["ci_lower"], row["ci_upper"], language=lang, decimals=1)
     if lang == "nl":
-        s = (f"Het aandeel inwoners met een goed ervaren gezondheid veranderde in {area} "
-             f"{pp} procentpunt anders dan in {ref} {ci}.")
+        verb = "daalde" if row["estimate"] < 0 else "steeg"
+        s = (f"Het aandeel inwoners met een goed ervaren gezondheid {verb} in {area} {size} "
+             f"procentpunt meer dan in {ref}; verschil in verandering {pp} {ci}.")
     else:
-        s = (f"The share of residents in good self-rated health changed by {pp} percentage "
-             f"points more in {area} than in {ref} {ci}.")
+        verb = "fell" if row["estimate"] < 0 else "rose"
+        s = (f"The share of residents in good self-rated health {verb} {size} percentage "
+             f"points more in {area} than in {ref}; difference in change {pp} {ci}.")
     return Panel(2, f"{pp} pp" if lang == "en" else f"{pp} %-punt", ci, s)
 
 
@@ -104,7 +107,7 @@ def _aim4(r: Result, lang: str) -> Panel | None:
     else:
         s = (f"Professionals' job satisfaction{where} changed by {v} points on a 1–10 scale from "
              f"the first to wave {last} {ci}.")
-    return Panel(4, v, ci, s)
+    return Panel(4, "+" + v if row["estimate"] > 0 else v, ci, s)
 
 
 #: Aim -> (analysis key that leads it, panel builder).

@@ -1,0 +1,81 @@
+"""The HTML report in a real headless browser (Debian's Chromium + ChromeDriver).
+
+It must render, every image must load, and the console must stay free of errors. A
+screenshot is kept as a test artefact in ``reports/test-artefacts/``. `.ci/run` installs
+Chromium where it is missing; outside CI the test skips, saying why, when it is absent.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kbz_eval.report import run_report
+from kbz_eval.synth import write_sample
+
+REPO = Path(__file__).resolve().parents[1]
+ARTEFACTS = REPO / "reports" / "test-artefacts"
+
+
+def _browser_paths() -> tuple[str, str]:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if not (chromium and driver):
+        message = "Chromium and ChromeDriver are not installed (apt-get install chromium " \
+                  "chromium-driver)"
+        if os.environ.get("CI"):
+            pytest.fail(message + "; .ci/run should have installed them")
+        pytest.skip(message)
+    return chromium, driver
+
+
+@pytest.fixture(scope="module")
+def html_report(tmp_path_factory) -> Path:
+    sample = tmp_path_factory.mktemp("sample") / "sample"
+    write_sample(sample)
+    text = (REPO / "kbz.toml").read_text(encoding="utf-8")
+    text = text.replace('"data/sample/', f'"{sample.as_posix()}/')
+    text = text.replace("bootstrap_replicates = 999", "bootstrap_replicates = 99")
+    cfg = tmp_path_factory.mktemp("cfg") / "kbz.toml"
+    cfg.write_text(text, encoding="utf-8")
+    return run_report(cfg, tmp_path_factory.mktemp("out") / "report", progress=False)
+
+
+def test_report_renders_in_headless_chromium(html_report):
+    chromium, driver_path = _browser_paths()
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1280,2000",
+                 "--disable-dev-shm-usage"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    browser = webdriver.Chrome(service=Service(driver_path), options=options)
+    try:
+        browser.get((html_report / "report.html").as_uri())
+        assert browser.execute_script("return document.readyState") == "complete"
+        assert "Krachtige basiszorg" in browser.title
+        images = browser.execute_script(
+            "return Array.from(document.images).map(i => "
+            "[i.alt, i.complete, i.naturalWidth, i.naturalHeight]);")
+        assert len(images) >= 10
+        broken = [alt for alt, done, w, h in images if not (done and w > 0 and h > 0)]
+        assert not broken, f"images that did not load: {broken}"
+        panels = browser.execute_script(
+            "return document.querySelectorAll('.aim').length;")
+        assert panels == 4
+        height = browser.execute_script("return document.body.scrollHeight;")
+        assert height > 3000, "the page did not lay out its sections"
+        errors = [e for e in browser.get_log("browser") if e.get("level") == "SEVERE"]
+        assert not errors, f"console errors: {errors}"
+        ARTEFACTS.mkdir(parents=True, exist_ok=True)
+        assert browser.save_screenshot(str(ARTEFACTS / "report.png"))
+    finally:
+        browser.quit()
