@@ -95,6 +95,8 @@ def test_synthetic_warning_and_overview_in_html(report):
     assert "not computed" not in page, "an aim's headline is missing"
     assert "€356" in page  # the savings headline on the calibrated sample
     assert "<script" not in page and "http" not in page.split("<body>")[1]
+    # the test config sits in a temporary folder: ../shared/data is not beside it
+    assert "open data section skipped" in page
 
 
 def test_same_inputs_give_byte_identical_files(report, sample, tmp_path):

@@ -39,6 +39,12 @@ def html_report(tmp_path_factory) -> Path:
     text = (REPO / "kbz.toml").read_text(encoding="utf-8")
     text = text.replace('"data/sample/', f'"{sample.as_posix()}/')
     text = text.replace("bootstrap_replicates = 999", "bootstrap_replicates = 99")
+    from conftest import shared_data_dir
+
+    data = shared_data_dir()
+    if data is not None:  # the open-data section is part of the page when the data exist
+        text = text.replace('open_data_folder = "../shared/data"',
+                            f'open_data_folder = "{data.resolve().as_posix()}"')
     cfg = tmp_path_factory.mktemp("cfg") / "kbz.toml"
     cfg.write_text(text, encoding="utf-8")
     return run_report(cfg, tmp_path_factory.mktemp("out") / "report", progress=False)
@@ -66,6 +72,10 @@ def test_report_renders_in_headless_chromium(html_report):
             "return Array.from(document.images).map(i => "
             "[i.alt, i.complete, i.naturalWidth, i.naturalHeight]);")
         assert len(images) >= 10
+        from conftest import shared_data_dir
+
+        if shared_data_dir() is not None:
+            assert any(alt.startswith("Open data") for alt, *_ in images)
         broken = [alt for alt, done, w, h in images if not (done and w > 0 and h > 0)]
         assert not broken, f"images that did not load: {broken}"
         panels = browser.execute_script(

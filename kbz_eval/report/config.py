@@ -69,6 +69,7 @@ class ReportConfig:
     suppression_threshold: int
     inputs: dict[str, Path]
     on_error: str = "raise"
+    open_data_folder: Path | None = None
     mappings: dict[str, Path] = field(default_factory=dict)
     analysis: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
@@ -157,6 +158,8 @@ def load_config(path: str | Path) -> ReportConfig:
         if not p.is_file():
             raise FileNotFoundError(f"{path}: mapping for '{table}' not found: {p}")
         mappings[table] = p
+    open_data = analysis.get("open_data_folder")
+    open_data_folder = (base / open_data).resolve() if open_data else None
     return ReportConfig(
         path=path,
         title=str(report.get("title", "Krachtige basiszorg evaluation")),
@@ -164,6 +167,7 @@ def load_config(path: str | Path) -> ReportConfig:
         suppression_threshold=threshold,
         inputs=dict(sorted(inputs.items())),
         on_error=on_error,
+        open_data_folder=open_data_folder,
         mappings=mappings,
         analysis=analysis,
         raw=raw,

@@ -119,6 +119,7 @@ def _table(frame: pd.DataFrame) -> str:
 def render(
     *, title: str, language: str, synthetic: bool, panels: list[Any], aims: dict[int, dict],
     sections: list[Section], quality: pd.DataFrame, threshold: int,
+    notes: list[str] | None = None,
 ) -> str:
     """Render the whole report as one HTML string (deterministic for the same input)."""
     t = _TEXT[language]
@@ -152,6 +153,8 @@ def render(
         if sec.method:
             body.append(f"<details><summary>{html.escape(t['method'])}</summary>"
                         f"<p>{html.escape(sec.method)}</p></details>")
+    for note in notes or []:
+        body.append(f"<p class='warn'>{html.escape(note)}</p>")
     body.append(f"<h2 id='data-quality'>{html.escape(t['quality'])}</h2>")
     body.append(f"<p>{html.escape(t['quality_intro'])}</p>{_table(quality)}")
     body.append(f"<p><small>{html.escape(t['suppression'].format(n=threshold))} "

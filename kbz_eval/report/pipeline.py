@@ -81,13 +81,23 @@ def _suppressed_result(result: Result, cfg: ReportConfig
 
 def _run_analysis(spec: Analysis, tables: dict[str, pd.DataFrame], cfg: ReportConfig,
                   work: Path) -> tuple[Result, html_report.Section, dict[str, pd.DataFrame]]:
-    from kbz_eval.report.figures import new_figure, save_figure
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = spec.run(tables, cfg)
     messages = sorted({str(w.message) for w in caught} | set(result.warnings))
+    section, published = _publish(spec.key, spec.title[cfg.language], result, messages, cfg,
+                                  work)
+    return result, section, published
+
+
+def _publish(key: str, title: str, result: Result, messages: list[str], cfg: ReportConfig,
+             work: Path) -> tuple[html_report.Section, dict[str, pd.DataFrame]]:
+    """Write one result's figure, plot data and tables; return its HTML section."""
+    from kbz_eval.report.figures import new_figure, save_figure
+
+    messages = list(messages)
     drawn, published = _suppressed_result(result, cfg)
+    spec_key, spec_title = key, title
 
     fig, ax = new_figure()
     try:
@@ -96,28 +106,28 @@ def _run_analysis(spec: Analysis, tables: dict[str, pd.DataFrame], cfg: ReportCo
         # the figure cannot be drawn without its suppressed cells: withhold it
         fig, ax = new_figure()
         ax.set_axis_off()
-        ax.text(0.5, 0.5, f"{spec.title[cfg.language]}:\n"
+        ax.text(0.5, 0.5, f"{spec_title}:\n"
                 f"{disclosure.SUPPRESSED_LABEL[cfg.language]}", ha="center", va="center")
         messages.append(f"Figure withheld: it would show cells resting on fewer than "
                         f"{cfg.suppression_threshold} persons.")
-    save_figure(fig, work / "figures" / spec.key)
+    save_figure(fig, work / "figures" / spec_key)
     plot_data, mask = _suppress(result.plot_data(), cfg)
     _write_csv(disclosure.publishable(plot_data, mask, language=cfg.language),
-               work / "figures" / f"{spec.key}.csv")
+               work / "figures" / f"{spec_key}.csv")
     for name, frame in published.items():
-        _write_csv(frame, work / "tables" / f"{spec.key}__{name}.csv")
+        _write_csv(frame, work / "tables" / f"{spec_key}__{name}.csv")
 
-    png = (work / "figures" / f"{spec.key}.png").read_bytes()
+    png = (work / "figures" / f"{spec_key}.png").read_bytes()
     section = html_report.Section(
-        title=spec.title[cfg.language],
-        key=spec.key,
+        title=spec_title,
+        key=spec_key,
         image=base64.b64encode(png).decode("ascii"),
         paragraphs=[result.headline()] if cfg.language == "en" else [],
         tables=[html_report.display(published["tidy"], cfg.language)],
         method=result.method,
         warnings=messages,
     )
-    return result, section, published
+    return section, published
 
 
 def _build(cfg: ReportConfig, work: Path, progress: Progress) -> None:
@@ -136,6 +146,7 @@ def _build(cfg: ReportConfig, work: Path, progress: Progress) -> None:
         tables["person_years"] = panel
 
     results: dict[str, Result] = {}
+    notes: list[str] = []
     sections: list[html_report.Section] = []
     sheets: dict[str, pd.DataFrame] = {}
     for spec in ANALYSES:
@@ -148,6 +159,31 @@ def _build(cfg: ReportConfig, work: Path, progress: Progress) -> None:
         for name, frame in published.items():
             sheets[f"{spec.key}.{name}"] = frame
 
+    open_inputs: dict[str, Path] = {}
+    folder = cfg.open_data_folder
+    if folder is not None:
+        from kbz_eval.open_data.areas import available, open_data_section
+
+        found = available(folder)
+        if all(found.values()):
+            progress.step("open data (Vektis, RIVM)")
+            for key, result in open_data_section(folder).items():
+                title = OPEN_DATA_TITLES.get(key, {}).get(cfg.language, result.title)
+                section, published = _publish(f"open_data_{key}", title, result,
+                                              sorted(set(result.warnings)), cfg, work)
+                sections.append(section)
+                results[f"open_data_{key}"] = result
+                for name, frame in published.items():
+                    sheets[f"open_data_{key}.{name}"] = frame
+            open_inputs = {
+                f"open_data/{p.relative_to(folder).as_posix()}": p
+                for p in sorted(folder.rglob("*")) if p.suffix in (".csv", ".xlsx")
+            }
+        else:
+            missing = [k for k, ok in found.items() if not ok]
+            notes.append(f"open data section skipped: {', '.join(missing)} files not found "
+                         f"in {folder.name}/ (see kbz.open_data.download)")
+
     quality = quality_frame(rows)
     _write_csv(quality, work / "data_quality.csv")
     sheets = {"data_quality": quality, **sheets}
@@ -158,16 +194,39 @@ def _build(cfg: ReportConfig, work: Path, progress: Progress) -> None:
             title=cfg.title, language=cfg.language, synthetic=synthetic,
             panels=overview(results, cfg.language), aims=AIMS, sections=sections,
             quality=html_report.display(quality, cfg.language),
-            threshold=cfg.suppression_threshold,
+            threshold=cfg.suppression_threshold, notes=notes,
         ),
         encoding="utf-8",
     )
     files = sorted(p.relative_to(work).as_posix() for p in work.rglob("*") if p.is_file())
     seeds = {"seed": int(cfg.analysis["seed"])} if "seed" in cfg.analysis else {}
-    manifest = build_manifest(inputs=cfg.inputs, config=cfg.raw, seeds=seeds, files=files)
+    manifest = build_manifest(inputs={**cfg.inputs, **open_inputs}, config=cfg.raw,
+                              seeds=seeds, files=files)
     manifest["synthetic_inputs"] = synthetic
     manifest["analyses"] = sorted(results)
     write_manifest(work / "manifest.json", manifest)
+
+
+#: Section titles of the open-data results, by language.
+OPEN_DATA_TITLES = {
+    "cost_per_insured_year": {
+        "en": "Open data: cost per insured year, KBZ cities and the Netherlands (Vektis)",
+        "nl": "Open data: kosten per verzekerdejaar, KBZ-steden en Nederland (Vektis)"},
+    "kbz_cities_vs_references": {
+        "en": "Open data: KBZ cities against the country and comparable municipalities",
+        "nl": "Open data: KBZ-steden tegenover Nederland en vergelijkbare gemeenten"},
+    "overvecht_health": {
+        "en": "Open data: Overvecht health against Utrecht and the country (RIVM)",
+        "nl": "Open data: gezondheid Overvecht tegenover Utrecht en Nederland (RIVM)"},
+    **{
+        f"synthetic_control_{key}": {
+            "en": f"Open data: synthetic control for {city}",
+            "nl": f"Open data: synthetische controle voor {city}"}
+        for key, city in [("utrecht", "Utrecht"), ("amsterdam", "Amsterdam"),
+                          ("rotterdam", "Rotterdam"), ("den_haag", "Den Haag"),
+                          ("haarlem", "Haarlem")]
+    },
+}
 
 
 def _about(cfg: ReportConfig, synthetic: bool) -> list[tuple[str, str]]:
