@@ -64,6 +64,11 @@ def _aim2(r: Result, lang: str) -> Panel | None:
         verb = "fell" if row["estimate"] < 0 else "rose"
         s = (f"The share of residents in good self-rated health {verb} {size} percentage "
              f"points more in {area} than in {ref}; difference in change {pp} {ci}.")
+    t = r.tidy()
+    if "n_is_assumed" in t.columns and t["n_is_assumed"].fillna(False).astype(bool).any():
+        s += (" De intervallen rusten op een aangenomen aantal respondenten."
+              if lang == "nl" else
+              " The intervals rest on an assumed number of respondents.")
     return Panel(2, f"{pp} pp" if lang == "en" else f"{pp} %-punt", ci, s)
 
 
