@@ -29,7 +29,18 @@ _LAZY = {
     "build_panel": "kbz_eval.engine",
     "tables": "kbz_eval.tables",
     "did": "kbz_eval.estimators.did",
+    "dbc_index": "kbz_eval.estimators.dbc_index",
+    "savings": "kbz_eval.estimators.savings",
+    "ggz_change": "kbz_eval.estimators.ggz_change",
+    "risk_adjustment": "kbz_eval.estimators.risk_adjustment",
     "open_data": "kbz_eval.open_data",
+    "cvg_trajectory": "kbz_eval.estimators.cvg",
+    "cvg_agreement": "kbz_eval.estimators.cvg",
+    "conversation_ratings": "kbz_eval.estimators.conversations",
+    "population_health": "kbz_eval.estimators.population_health",
+    "workforce_change": "kbz_eval.estimators.workforce",
+    "indicator_spread": "kbz_eval.estimators.indicators",
+    "referrals_avoided": "kbz_eval.estimators.indicators",
 }
 
 # names that are whole modules (``kbz.tables``, ``kbz.open_data``), not functions

@@ -1,0 +1,948 @@
+"""Shared machinery of the claims analyses (Aim 3: efficiency).
+
+:func:`kbz_eval.dbc_index`, :func:`kbz_eval.savings`, :func:`kbz_eval.ggz_change` and
+:func:`kbz_eval.risk_adjustment` all start from the person-year panel (the
+``person_years`` contract, e.g. from :func:`kbz_eval.build_panel`) and the ``practices``
+table. This module holds what they share:
+
+* **validation at the boundary** (:func:`prepare_claims`): column presence and types,
+  allowed option values, years that must be in the panel; the caller's frames are never
+  modified (only the needed columns are copied);
+* **the definitions every analysis shares**: the group of a person-year is the group of
+  its practice *that year*; exposure is ``tables.insured_years(insured_days, year)``;
+  *per insured year* means a sum over person-years divided by the sum of insured years;
+  ``population="minima"`` keeps the person-years with ``minima`` true (the municipal
+  low-income policy that year), ``"all"`` keeps every person-year;
+* **person-level aggregation** (:func:`person_cell_matrix`): per person, the sums of a
+  value over the person-years in each analysis cell (group × year, practice × year...);
+* **the person-level bootstrap stratified by group** (:func:`stratified_bootstrap_sums`):
+  persons are resampled with replacement within their stratum (the set of groups they
+  were in), keeping all their years, so the correlation of a person's costs over years
+  is kept; it is vectorised as a matrix of resampling counts times the per-person sums,
+  and :class:`PersonBootstrap` turns it into BCa (or percentile) intervals, the BCa
+  acceleration coming from a leave-one-person-out jackknife computed from the same sums;
+* **a Poisson GLM on cell sufficient statistics with person-clustered sandwich
+  variance** (:func:`poisson_cell_glm`), exactly the row-level fit;
+* **a practice-level randomisation check** (:func:`practice_assignments`,
+  :func:`randomisation_p_value`): the group labels are permuted over the practices, which
+  shows how unusual the observed contrast is among practice-level relabellings (the
+  person-level intervals do not contain practice-level variation).
+
+Small cells. Every published table carries ``n_persons``: the smallest number of
+distinct persons the numbers in that row rest on (insured persons for rates per insured
+year; patients for values about patients), so a report can suppress rows of fewer than
+10 persons. No table ever holds a person id.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import sparse, special, stats
+
+from kbz_eval import tables
+from kbz_eval.errors import (
+    DataValidationError,
+    SpecificationError,
+    StatisticalWarning,
+    Violation,
+)
+
+#: Allowed values of ``population``.
+Population = Literal["minima", "all"]
+POPULATIONS: tuple[str, ...] = ("minima", "all")
+
+#: Allowed values of ``adjust``: no adjustment, or indirect standardisation on
+#: age band × sex (see :mod:`kbz_eval.estimators.risk_adjustment`).
+Adjust = Literal["none", "age_sex"]
+ADJUST_OPTIONS: tuple[str, ...] = ("none", "age_sex")
+
+#: The two groups of ``practices.group``; KBZ first.
+GROUPS: tuple[str, str] = ("kbz", "control")
+
+#: Default and smallest number of bootstrap replicates.
+DEFAULT_N_BOOT = 999
+MIN_N_BOOT = 99
+
+#: Cells resting on fewer persons than this get a :class:`StatisticalWarning`.
+MIN_CELL_PERSONS = 10
+
+#: Fewer practices than this in a group: practice-level variation is poorly known.
+FEW_PRACTICES = 10
+
+#: Most practice relabellings enumerated exactly; above this a seeded random subset.
+MAX_ASSIGNMENTS = 5000
+
+#: Largest number of matrix elements a bootstrap block may hold (memory bound).
+_BLOCK_ELEMENTS = 4_000_000
+
+_TRUE_TEXT = {"true", "1", "yes", "ja", "j", "y", "t"}
+_FALSE_TEXT = {"false", "0", "no", "nee", "n", "f"}
+
+
+# --------------------------------------------------------------------------- options
+def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> Any:
+    """Raise :class:`SpecificationError` unless ``value`` is one of ``allowed``."""
+    if not isinstance(value, str) or value not in allowed:
+        raise SpecificationError(
+            f"The value for `{name}` must be one of {list(allowed)}, but {value!r} was "
+            "passed."
+        )
+    return value
+
+
+def check_alpha(alpha: Any) -> float:
+    """``alpha`` as a float strictly between 0 and 1."""
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) or not (
+        0 < float(alpha) < 1
+    ):
+        raise SpecificationError(
+            f"The value for `alpha` must be a number strictly between 0 and 1 (0.05 gives "
+            f"95% intervals), but {alpha!r} was passed."
+        )
+    return float(alpha)
+
+
+def check_n_boot(n_boot: Any) -> int:
+    """``n_boot`` as an integer of at least :data:`MIN_N_BOOT`."""
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or (
+        n_boot < MIN_N_BOOT
+    ):
+        raise SpecificationError(
+            f"The value for `n_boot` must be an integer of at least {MIN_N_BOOT} "
+            f"({DEFAULT_N_BOOT} is the default), but {n_boot!r} was passed."
+        )
+    return int(n_boot)
+
+
+def check_seed(seed: Any) -> int | None:
+    """``seed`` as a non-negative integer or ``None``."""
+    if seed is not None and (
+        isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
+    ):
+        raise SpecificationError(
+            f"The value for `seed` must be a non-negative integer or None, but {seed!r} "
+            "was passed."
+        )
+    return None if seed is None else int(seed)
+
+
+def check_year(name: str, value: Any, available: Iterable[int]) -> int:
+    """``value`` as an int that is one of the ``available`` years of the panel."""
+    years = sorted({int(y) for y in available})
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise SpecificationError(
+            f"The value for `{name}` must be a calendar year (an integer), but {value!r} "
+            "was passed."
+        )
+    if int(value) not in years:
+        raise SpecificationError(
+            f"The value for `{name}` must be a year in the panel {years}, but {value!r} "
+            "was passed. Choose a year the extract covers."
+        )
+    return int(value)
+
+
+def check_years(years: Any, available: Iterable[int]) -> tuple[int, ...]:
+    """The analysed years: all ``available`` ones (``None``) or a checked subset."""
+    have = sorted({int(y) for y in available})
+    if years is None:
+        return tuple(have)
+    if isinstance(years, (str, bytes)) or not isinstance(years, Iterable):
+        raise SpecificationError(
+            f"The value for `years` must be None or a list of calendar years, but "
+            f"{years!r} was passed."
+        )
+    out = []
+    for y in years:
+        out.append(check_year("years", y, have))
+    if not out:
+        raise SpecificationError("The value for `years` must name at least one year.")
+    return tuple(sorted(set(out)))
+
+
+# --------------------------------------------------------------------------- panel
+@dataclass
+class ClaimsPanel:
+    """A validated copy of the panel, restricted to the population and years.
+
+    Attributes
+    ----------
+    frame
+        One row per person-year, sorted by person and year, with columns ``person``
+        (integer code; persons sorted by their id), ``year``, ``practice_id`` (str),
+        ``group`` (``"kbz"``/``"control"``), ``iy`` (insured years), the requested value
+        columns (float), and ``sex``/``age_band`` when asked for.
+    n_persons
+        Number of distinct persons (codes ``0 .. n_persons - 1``).
+    strata
+        Bootstrap stratum code per person: the set of groups the person was in.
+    practices
+        The practices with person-years in ``frame``: ``practice_id``, ``group``,
+        ``kbz_start_year`` (float, NaN when empty), sorted by id.
+    n_rows_outside
+        Person-years dropped because their practice is not in ``practices``.
+    population, years
+        What was selected.
+    """
+
+    frame: pd.DataFrame
+    n_persons: int
+    strata: np.ndarray
+    practices: pd.DataFrame
+    n_rows_outside: int
+    population: str
+    years: tuple[int, ...]
+    notes: list[str] = field(default_factory=list)
+
+    def person_array(self) -> np.ndarray:
+        """Person code of every row."""
+        return self.frame["person"].to_numpy()
+
+
+def _missing_columns(frame: pd.DataFrame, needed: Sequence[str], source: str,
+                     table: str) -> None:
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise DataValidationError(
+            source=source, table=table,
+            violations=[Violation(column=c, rule="required column is missing",
+                                  detail=f"columns present: {sorted(map(str, frame.columns))}")
+                        for c in missing],
+        )
+
+
+def _as_bool(series: pd.Series, column: str, source: str, table: str) -> np.ndarray:
+    """A yes/no column as bool: bool dtype, 0/1 numbers or true/false text."""
+    if pd.api.types.is_bool_dtype(series) and not series.isna().any():
+        return series.to_numpy(dtype=bool)
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        bad = ~np.isin(values, (0.0, 1.0))
+        if not bad.any():
+            return values == 1.0
+    else:
+        text = series.astype("string").str.strip().str.lower()
+        is_true = text.isin(_TRUE_TEXT).to_numpy(dtype=bool)
+        is_false = text.isin(_FALSE_TEXT).to_numpy(dtype=bool)
+        bad = ~(is_true | is_false)
+        if not bad.any():
+            return is_true
+    rows = np.flatnonzero(bad)[:5]
+    raise DataValidationError(
+        source=source, table=table,
+        violations=[Violation(column=column, rule="must be true/false (or 1/0)",
+                              n_rows=int(bad.sum()), rows=tuple(int(r) for r in rows),
+                              values=tuple(str(series.iloc[r]) for r in rows))],
+    )
+
+
+def _as_number(series: pd.Series, column: str, source: str, table: str, *,
+               minimum: float | None = None, positions: np.ndarray | None = None
+               ) -> np.ndarray:
+    """Finite floats (≥ ``minimum``); violations name rows by their position in the
+    caller's frame (``positions`` maps the rows of ``series`` to it)."""
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    bad = ~np.isfinite(values)
+    rule = "must be a finite number"
+    if minimum is not None:
+        bad |= values < minimum
+        rule += f" ≥ {minimum:g}"
+    if bad.any():
+        rows = np.flatnonzero(bad)[:5]
+        where = rows if positions is None else np.asarray(positions)[rows]
+        raise DataValidationError(
+            source=source, table=table,
+            violations=[Violation(column=column, rule=rule + " (rows: positions in the "
+                                  "DataFrame, from 0)", n_rows=int(bad.sum()),
+                                  rows=tuple(int(r) for r in where),
+                                  values=tuple(str(series.iloc[r]) for r in rows))],
+        )
+    return values
+
+
+def _text(series: pd.Series, *, upper: bool = False) -> np.ndarray:
+    """Values as stripped text (object array; missing values as ``""``), fast for
+    repeated values: each distinct value is converted once."""
+    codes, uniques = pd.factorize(series)
+    text = np.array([str(v).strip() for v in uniques] + [""], dtype=object)
+    if upper:
+        text = np.array([t.upper() for t in text], dtype=object)
+    return text[codes]  # code -1 (missing) picks the trailing ""
+
+
+def normalise_practices(practices: Any) -> pd.DataFrame:
+    """``practice_id`` (str), ``group`` (``kbz``/``control``), ``kbz_start_year`` (float).
+
+    Raises
+    ------
+    SpecificationError
+        If ``practices`` is not a DataFrame.
+    DataValidationError
+        For missing columns, unknown groups or duplicated practice ids.
+    """
+    if not isinstance(practices, pd.DataFrame):
+        raise SpecificationError(
+            f"`practices` must be a pandas DataFrame (the practices table), but a "
+            f"{type(practices).__name__} was passed."
+        )
+    _missing_columns(practices, ["practice_id", "group"], "practices", "practices")
+    pid = practices["practice_id"].astype("string").str.strip()
+    group = practices["group"].astype("string").str.strip().str.lower()
+    problems = []
+    bad = ~group.isin(GROUPS).fillna(False).to_numpy(dtype=bool)
+    if bad.any():
+        rows = np.flatnonzero(bad)[:5]
+        problems.append(Violation(
+            column="group", rule="must be one of kbz, control", n_rows=int(bad.sum()),
+            rows=tuple(int(r) for r in rows),
+            values=tuple(str(practices["group"].iloc[r]) for r in rows)))
+    dup = pid.duplicated(keep=False).to_numpy(dtype=bool) | pid.isna().to_numpy(dtype=bool)
+    if dup.any():
+        rows = np.flatnonzero(dup)[:5]
+        problems.append(Violation(
+            column="practice_id", rule="unique and not empty", n_rows=int(dup.sum()),
+            rows=tuple(int(r) for r in rows), values=tuple(str(pid.iloc[r]) for r in rows)))
+    if problems:
+        raise DataValidationError(source="practices", table="practices", violations=problems)
+    if "kbz_start_year" in practices.columns:
+        start = pd.to_numeric(practices["kbz_start_year"], errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan)
+    else:
+        start = np.full(len(practices), np.nan)
+    out = pd.DataFrame({
+        "practice_id": pid.to_numpy(dtype=object).astype(str),
+        "group": group.to_numpy(dtype=object).astype(str),
+        "kbz_start_year": start,
+    })
+    return out.sort_values("practice_id", kind="stable").reset_index(drop=True)
+
+
+def prepare_claims(
+    panel: Any,
+    practices: Any,
+    *,
+    population: str,
+    values: Sequence[str],
+    years: Sequence[int] | None = None,
+    need_age_sex: bool = False,
+    required_years: Sequence[tuple[str, Any]] = (),
+) -> ClaimsPanel:
+    """Validate and copy what an analysis needs from the panel.
+
+    Parameters
+    ----------
+    panel
+        Person-year panel (``person_years`` contract). Not modified.
+    practices
+        Practices table with ``practice_id`` and ``group``. Not modified.
+    population
+        ``"minima"`` or ``"all"``.
+    values
+        Value columns to copy as floats (costs ≥ 0, counts ≥ 0).
+    years
+        Years to keep; ``None``: every year of the panel.
+    need_age_sex
+        Also build ``sex`` and ``age_band`` (from ``age_band`` or ``birth_year``).
+    required_years
+        ``(parameter name, year)`` pairs that must be years of the panel; checked before
+        anything else so the message names the parameter.
+
+    Returns
+    -------
+    ClaimsPanel
+
+    Raises
+    ------
+    SpecificationError
+        Bad option values or years that are not in the panel.
+    DataValidationError
+        Missing columns or values that break the contract.
+    """
+    check_choice("population", population, POPULATIONS)
+    if not isinstance(panel, pd.DataFrame):
+        raise SpecificationError(
+            f"`panel` must be a pandas DataFrame (the person-year panel), but a "
+            f"{type(panel).__name__} was passed."
+        )
+    src, tab = "panel", "person_years"
+    needed = ["person_id", "year", "practice_id", "insured_days", *values]
+    if population == "minima":
+        needed.append("minima")
+    if need_age_sex:
+        needed.append("sex")
+    _missing_columns(panel, list(dict.fromkeys(needed)), src, tab)
+    if need_age_sex and "age_band" not in panel.columns and "birth_year" not in panel.columns:
+        raise DataValidationError(
+            source=src, table=tab,
+            violations=[Violation(column="age_band", rule="age_band or birth_year is "
+                                  "required for age/sex adjustment")],
+        )
+    prac = normalise_practices(practices)
+
+    year = _as_number(panel["year"], "year", src, tab)
+    if (year != np.round(year)).any():
+        raise DataValidationError(source=src, table=tab, violations=[
+            Violation(column="year", rule="must be a whole calendar year")])
+    year = year.astype(np.int64)
+    available = np.unique(year)
+    for name, value in required_years:
+        check_year(name, value, available)
+    keep_years = check_years(years, available)
+
+    person_id = panel["person_id"]
+    if person_id.isna().any():
+        raise DataValidationError(source=src, table=tab, violations=[
+            Violation(column="person_id", rule="not empty",
+                      n_rows=int(person_id.isna().sum()))])
+    practice_text = _text(panel["practice_id"])
+
+    mask = np.isin(year, keep_years)
+    if population == "minima":
+        mask &= _as_bool(panel["minima"], "minima", src, tab)
+    group_of = dict(zip(prac["practice_id"], prac["group"], strict=True))
+    p_codes, p_uniques = pd.factorize(practice_text)
+    group = np.array([group_of.get(p, "") for p in p_uniques] + [""], dtype=object)[p_codes]
+    outside = mask & (group == "")
+    n_outside = int(outside.sum())
+    mask &= group != ""
+    if not mask.any():
+        raise DataValidationError(source=src, table=tab, violations=[
+            Violation(column="practice_id", rule="no person-year of the selected "
+                      f"population ({population}) and years {list(keep_years)} is at a "
+                      "practice of `practices`")])
+
+    idx = np.flatnonzero(mask)
+    sub = panel.iloc[idx]
+    # persons coded in the order of their id (as text), so row order never matters
+    raw_codes, raw_ids = pd.factorize(sub["person_id"])
+    id_text = pd.Index(raw_ids).astype(str).to_numpy(dtype=str)
+    uniques, inverse = np.unique(id_text, return_inverse=True)
+    person = inverse.ravel()[raw_codes].astype(np.int64)
+    n_persons = len(uniques)
+    data: dict[str, Any] = {
+        "person": person,
+        "year": year[idx],
+        "practice_id": practice_text[idx],
+        "group": group[idx].astype(str),
+        "iy": tables.insured_years(
+            _as_number(sub["insured_days"], "insured_days", src, tab, minimum=1,
+                       positions=idx),
+            year[idx]),
+    }
+    for col in values:
+        data[col] = _as_number(sub[col], col, src, tab, minimum=0, positions=idx)
+    if need_age_sex:
+        sex = _text(sub["sex"], upper=True)
+        bad = ~np.isin(sex, ("M", "F"))
+        if bad.any():
+            raise DataValidationError(source=src, table=tab, violations=[
+                Violation(column="sex", rule="must be M or F", n_rows=int(bad.sum()),
+                          values=tuple(str(v) for v in pd.unique(sex[bad])[:5]))])
+        data["sex"] = sex
+        data["age_band"] = _age_bands(sub, year[idx], src, tab)
+    order = np.lexsort((data["year"], data["person"]))
+    frame = pd.DataFrame({k: v[order] for k, v in data.items()})
+    dup = frame.duplicated(["person", "year"]).to_numpy()
+    if dup.any():
+        raise DataValidationError(source=src, table=tab, violations=[
+            Violation(column="person_id", rule="person_id + year must be unique",
+                      n_rows=int(dup.sum()))])
+
+    is_kbz = (frame["group"].to_numpy() == "kbz").astype(np.int64)
+    person = frame["person"].to_numpy()
+    has_kbz = np.bincount(person, weights=is_kbz, minlength=n_persons) > 0
+    has_ctl = np.bincount(person, weights=1 - is_kbz, minlength=n_persons) > 0
+    strata = has_kbz.astype(np.int64) + 2 * has_ctl.astype(np.int64)
+
+    used = prac[prac["practice_id"].isin(pd.unique(frame["practice_id"]))].reset_index(
+        drop=True)
+    notes = []
+    if n_outside:
+        notes.append(
+            f"{n_outside} person-year(s) of the selection are at practices that are not in "
+            "`practices`; they are left out."
+        )
+    return ClaimsPanel(frame=frame, n_persons=n_persons, strata=strata, practices=used,
+                       n_rows_outside=n_outside, population=population, years=keep_years,
+                       notes=notes)
+
+
+def _age_bands(sub: pd.DataFrame, year: np.ndarray, source: str, table: str) -> np.ndarray:
+    out = (_text(sub["age_band"]) if "age_band" in sub.columns
+           else np.full(len(sub), "", dtype=object))
+    missing = out == ""
+    if missing.any():
+        if "birth_year" not in sub.columns:
+            raise DataValidationError(source=source, table=table, violations=[
+                Violation(column="age_band", rule="not empty (no birth_year to derive it)",
+                          n_rows=int(missing.sum()))])
+        birth = _as_number(sub["birth_year"].iloc[np.flatnonzero(missing)], "birth_year",
+                           source, table)
+        out[missing] = tables.age_band(np.clip(year[missing] - birth, 0, None))
+    bad = ~np.isin(out.astype(str), tables.AGE_BANDS)
+    if bad.any():
+        raise DataValidationError(source=source, table=table, violations=[
+            Violation(column="age_band", rule="one of the five-year bands "
+                      f"{tables.AGE_BANDS[0]} ... {tables.AGE_BANDS[-1]}",
+                      n_rows=int(bad.sum()),
+                      values=tuple(str(v) for v in out[bad][:5]))])
+    return out.astype(str)
+
+
+# --------------------------------------------------------------------------- aggregation
+def person_cell_matrix(person: np.ndarray, cell: np.ndarray, n_persons: int, n_cells: int,
+                       values: Sequence[np.ndarray]) -> np.ndarray:
+    """Per person, the sum of each value over that person's rows in each cell.
+
+    Rows with ``cell < 0`` are ignored. Returns an array of shape
+    ``(n_persons, len(values) * n_cells)``: value 0 in cells ``0 .. n_cells - 1``, then
+    value 1, and so on.
+    """
+    keep = cell >= 0
+    flat = person[keep] * n_cells + cell[keep]
+    blocks = [
+        np.bincount(flat, weights=np.asarray(v, dtype=float)[keep],
+                    minlength=n_persons * n_cells).reshape(n_persons, n_cells)
+        for v in values
+    ]
+    return np.hstack(blocks) if blocks else np.zeros((n_persons, 0))
+
+
+def stratified_bootstrap_sums(matrix: np.ndarray, strata: np.ndarray, *, n_boot: int,
+                              seed: int | None) -> np.ndarray:
+    """Column sums of ``matrix`` over persons resampled with replacement within strata.
+
+    Parameters
+    ----------
+    matrix
+        ``(n_persons, k)`` per-person sums (see :func:`person_cell_matrix`).
+    strata
+        Stratum code per person; each stratum keeps its size in every replicate.
+    n_boot
+        Number of replicates.
+    seed
+        Seed of ``numpy.random.default_rng``; strata are drawn in sorted order and
+        replicates in blocks, so the same seed gives the same replicates.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_boot, k)``: the column sums of every replicate.
+
+    Notes
+    -----
+    Each replicate draws ``n_s`` persons with replacement from every stratum of size
+    ``n_s``; the number of times each person is drawn (a multinomial count) multiplies
+    their row. Counts are built from uniform index draws with one ``bincount`` per
+    block, and summed with one matrix product, so no Python loop runs over replicates.
+    """
+    rng = np.random.default_rng(seed)
+    matrix = np.asarray(matrix, dtype=float)
+    out = np.zeros((n_boot, matrix.shape[1]))
+    for s in np.unique(strata):
+        members = np.flatnonzero(strata == s)
+        n_s = members.size
+        sub = matrix[members]
+        block = max(1, min(n_boot, _BLOCK_ELEMENTS // max(n_s, 1)))
+        for start in range(0, n_boot, block):
+            b = min(block, n_boot - start)
+            draws = rng.integers(0, n_s, size=(b, n_s))
+            draws += (np.arange(b) * n_s)[:, None]
+            counts = np.bincount(draws.ravel(), minlength=b * n_s).reshape(b, n_s)
+            out[start:start + b] += counts @ sub
+    return out
+
+
+def jackknife_acceleration(jackknife: np.ndarray, strata: np.ndarray) -> float:
+    """BCa acceleration from leave-one-person-out values, stratum by stratum.
+
+    ``U_i = (n_s − 1)(mean_s θ₍ⱼ₎ − θ₍ᵢ₎)`` within each stratum ``s``;
+    ``a = Σ U³ / (6 (Σ U²)^{3/2})``. Non-finite values are left out.
+    """
+    jack = np.asarray(jackknife, dtype=float)
+    ok = np.isfinite(jack)
+    codes = np.asarray(strata)[ok]
+    values = jack[ok]
+    n_s = np.bincount(codes)
+    mean_s = np.bincount(codes, weights=values) / np.maximum(n_s, 1)
+    u = (n_s[codes] - 1) * (mean_s[codes] - values)
+    den = np.sum(u**2)
+    return float(np.sum(u**3) / (6 * den**1.5)) if den > 0 else 0.0
+
+
+def bootstrap_inference(estimate: float, replicates: np.ndarray, *, alpha: float,
+                        null: float = 0.0, acceleration: float | None = None
+                        ) -> dict[str, float]:
+    """Bootstrap standard error, interval and two-sided p-value.
+
+    With ``acceleration=None`` the interval is the percentile interval and the p-value
+    the percentile-bootstrap test of ``estimate == null``:
+    ``2 * min(1 + #{θ* ≤ null}, 1 + #{θ* ≥ null}) / (B + 1)``, capped at 1.
+
+    With an ``acceleration`` (see :func:`jackknife_acceleration`) the interval is the
+    bias-corrected and accelerated (BCa) interval, ``z0 = Φ⁻¹(#{θ* < θ̂}/B)`` (ties
+    count half), and the p-value is the BCa test that inverts it: ``null`` sits at the
+    BCa quantile of level ``p/2`` or ``1 − p/2``. Both p-values agree with their
+    interval: ``p < alpha`` exactly when ``null`` is outside it (up to replicate
+    granularity). Replicates that are not finite (e.g. an empty cell in a replicate)
+    are left out.
+    """
+    reps = np.asarray(replicates, dtype=float)
+    reps = reps[np.isfinite(reps)]
+    nan = {"std_error": np.nan, "ci_lower": np.nan, "ci_upper": np.nan, "p_value": np.nan}
+    if reps.size < 2 or not np.isfinite(estimate):
+        return nan
+    b = reps.size
+    se = float(np.std(reps, ddof=1))
+    if acceleration is None or not np.isfinite(acceleration) or se == 0:
+        lo, hi = np.quantile(reps, [alpha / 2, 1 - alpha / 2])
+        below = 1 + np.count_nonzero(reps <= null)
+        above = 1 + np.count_nonzero(reps >= null)
+        p = min(1.0, 2 * min(below, above) / (b + 1))
+        return {"std_error": se, "ci_lower": float(lo), "ci_upper": float(hi),
+                "p_value": float(p)}
+    a = float(acceleration)
+    share = (np.count_nonzero(reps < estimate) + 0.5 * np.count_nonzero(reps == estimate)) / b
+    share = min(max(share, 0.5 / b), 1 - 0.5 / b)
+    z0 = special.ndtri(share)
+    z = special.ndtri(np.array([alpha / 2, 1 - alpha / 2]))
+    levels = special.ndtr(z0 + (z0 + z) / (1 - a * (z0 + z)))
+    lo, hi = np.quantile(reps, levels)
+    # p-value: the level at which the null is a BCa bound
+    q = (np.count_nonzero(reps < null) + 0.5 * np.count_nonzero(reps == null) + 0.5) / (b + 1)
+    w = special.ndtri(q) - z0
+    denom = 1 + a * w
+    if denom <= 0:
+        p = 1.0 / (b + 1)
+    else:
+        z_null = w / denom - z0
+        p = float(min(1.0, 2 * special.ndtr(-abs(z_null))))
+    return {"std_error": se, "ci_lower": float(lo), "ci_upper": float(hi),
+            "p_value": float(p)}
+
+
+#: Allowed values of ``interval`` (bootstrap intervals).
+Interval = Literal["bca", "percentile"]
+INTERVAL_OPTIONS: tuple[str, ...] = ("bca", "percentile")
+
+
+class PersonBootstrap:
+    """Estimates, bootstrap replicates and jackknife values of a statistic of sums.
+
+    Parameters
+    ----------
+    statistic
+        Function of a ``(rows, k)`` array of column sums returning a dict of arrays whose
+        first axis is the row (the estimate for one row of sums, replicates for many).
+    matrix
+        ``(n_persons, k)`` per-person sums.
+    strata
+        Bootstrap stratum per person.
+    n_boot, seed
+        Replicates and seed (see :func:`stratified_bootstrap_sums`).
+    interval
+        ``"bca"``: bias-corrected and accelerated intervals, acceleration from the
+        leave-one-person-out jackknife (computed as total − one person's sums, so no
+        refitting); ``"percentile"``: percentile intervals.
+    """
+
+    def __init__(self, statistic: Any, matrix: np.ndarray, strata: np.ndarray, *,
+                 n_boot: int, seed: int | None, interval: str) -> None:
+        total = matrix.sum(axis=0, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.estimate = statistic(total)
+            self.replicates = statistic(stratified_bootstrap_sums(
+                matrix, strata, n_boot=n_boot, seed=seed))
+            self.jackknife = statistic(total - matrix) if interval == "bca" else None
+        self.strata = strata
+        self.interval = interval
+
+    def infer(self, term: str, index: tuple[int, ...] = (), *, alpha: float,
+              null: float = 0.0) -> dict[str, float]:
+        """``estimate`` and its bootstrap inference for ``term`` (at ``index``)."""
+        sel = (slice(None), *index)
+        value = float(self.estimate[term][sel][0])
+        acc = None
+        if self.jackknife is not None:
+            acc = jackknife_acceleration(self.jackknife[term][sel], self.strata)
+        return {"estimate": value,
+                **bootstrap_inference(value, self.replicates[term][sel], alpha=alpha,
+                                      null=null, acceleration=acc)}
+
+
+# --------------------------------------------------------------------------- Poisson GLM
+@dataclass
+class PoissonFit:
+    """A Poisson GLM (log link, log-exposure offset) with a person-clustered sandwich."""
+
+    coef: np.ndarray
+    vcov: np.ndarray
+    n_clusters: int
+    n_obs: int
+    converged: bool
+
+    def contrast(self, weights: np.ndarray, alpha: float) -> dict[str, float]:
+        """Linear combination ``w'β`` on the log scale, returned exponentiated."""
+        w = np.asarray(weights, dtype=float)
+        est = float(w @ self.coef)
+        se = float(np.sqrt(max(w @ self.vcov @ w, 0.0)))
+        z = stats.norm.ppf(1 - alpha / 2)
+        p = float(2 * stats.norm.sf(abs(est) / se)) if se > 0 else np.nan
+        return {"log_estimate": est, "log_std_error": se, "estimate": math.exp(est),
+                "ci_lower": math.exp(est - z * se), "ci_upper": math.exp(est + z * se),
+                "p_value": p}
+
+
+def poisson_newton(X: np.ndarray, y: np.ndarray, offset: np.ndarray, *,
+                   max_iter: int = 100, tol: float = 1e-10) -> tuple[np.ndarray, bool]:
+    """Poisson maximum likelihood (log link, offset) by Newton steps with halving.
+
+    Batched: ``y`` and ``offset`` may be ``(m,)`` or ``(P, m)`` for ``P`` fits sharing the
+    design ``X`` (``(m, k)``); returns ``(P, k)`` coefficients (or ``(k,)``) and whether
+    every fit converged.
+    """
+    single = np.ndim(y) == 1
+    Y = np.atleast_2d(np.asarray(y, dtype=float))
+    off = np.atleast_2d(np.asarray(offset, dtype=float))
+    n_fit = Y.shape[0]
+    # start: intercept-like least squares of log((y + .5) / exposure) on X
+    target = np.log((Y + 0.5) / np.exp(off))
+    beta = np.linalg.lstsq(X, target.T, rcond=None)[0].T.copy()
+
+    def loglik(b: np.ndarray) -> np.ndarray:
+        eta = b @ X.T + off
+        return (Y * eta - np.exp(eta)).sum(axis=1)
+
+    ll = loglik(beta)
+    converged = np.zeros(n_fit, dtype=bool)
+    for _ in range(max_iter):
+        eta = beta @ X.T + off
+        mu = np.exp(eta)
+        grad = (Y - mu) @ X
+        hess = np.einsum("pm,mk,ml->pkl", mu, X, X)
+        step = np.linalg.solve(hess, grad[..., None])[..., 0]
+        t = np.ones(n_fit)
+        new = beta + step
+        new_ll = loglik(new)
+        for _ in range(30):
+            worse = new_ll < ll - 1e-12 * np.abs(ll)
+            if not worse.any():
+                break
+            t = np.where(worse, t / 2, t)
+            new = beta + t[:, None] * step
+            new_ll = loglik(new)
+        change = np.abs(new - beta).max(axis=1)
+        beta, ll = new, new_ll
+        converged = change < tol * (1 + np.abs(beta).max(axis=1))
+        if converged.all():
+            break
+    return (beta[0] if single else beta), bool(converged.all())
+
+
+def poisson_cell_glm(y: np.ndarray, exposure: np.ndarray, row_cell: np.ndarray,
+                     cell_design: np.ndarray, person: np.ndarray, n_persons: int
+                     ) -> PoissonFit:
+    """Poisson GLM whose design is constant within cells, with person-clustered variance.
+
+    Parameters
+    ----------
+    y, exposure
+        Count and insured years per row (person-year).
+    row_cell
+        Cell code per row (``0 .. n_cells - 1``).
+    cell_design
+        ``(n_cells, k)`` design row of each cell (full column rank over used cells).
+    person, n_persons
+        Cluster (person) code per row.
+
+    Returns
+    -------
+    PoissonFit
+
+    Notes
+    -----
+    With a design that is constant within cells the Poisson likelihood depends on the
+    data only through the cell sums of counts and exposures, so the fit on the cell sums
+    gives exactly the row-level estimates. The cluster-robust (sandwich) variance uses
+    the per-person score ``s_i = Σ_rows x_cell (y − exposure · λ_cell)``:
+    ``V = c · B⁻¹ (Σ_i s_i s_iᵀ) B⁻¹`` with ``B = Σ_cells μ_cell x xᵀ`` and the usual
+    small-sample factor ``c = G/(G − 1) · (N − 1)/(N − k)`` (as statsmodels' ``cluster``
+    covariance and Stata's CR1).
+    """
+    n_cells, k = cell_design.shape
+    Y = np.bincount(row_cell, weights=y, minlength=n_cells)
+    E = np.bincount(row_cell, weights=exposure, minlength=n_cells)
+    used = E > 0
+    Xu = cell_design[used]
+    coef, ok = poisson_newton(Xu, Y[used], np.log(E[used]))
+    lam = np.zeros(n_cells)
+    lam[used] = np.exp(Xu @ coef)
+    mu = E * lam
+    bread = (cell_design * mu[:, None]).T @ cell_design
+    resid = y - exposure * lam[row_cell]
+    # per person and cell residual sums, then per-person scores
+    pc = sparse.coo_matrix((resid, (person, row_cell)), shape=(n_persons, n_cells)).tocsr()
+    scores = pc @ cell_design
+    meat = scores.T @ scores
+    inv = np.linalg.inv(bread)
+    n_obs = len(y)
+    g = int(np.unique(person).size)
+    factor = g / (g - 1) * (n_obs - 1) / (n_obs - k) if g > 1 and n_obs > k else 1.0
+    vcov = factor * inv @ meat @ inv
+    return PoissonFit(coef=coef, vcov=vcov, n_clusters=g, n_obs=n_obs, converged=ok)
+
+
+# --------------------------------------------------------------------------- practices
+def practice_assignments(is_kbz: np.ndarray, *, seed: int | None,
+                         max_assignments: int = MAX_ASSIGNMENTS) -> tuple[np.ndarray, bool]:
+    """Relabellings of the practices with the same number of KBZ practices.
+
+    Returns a boolean matrix (assignments × practices), the observed assignment first,
+    and whether every relabelling was enumerated (exact) or a seeded random subset.
+    """
+    is_kbz = np.asarray(is_kbz, dtype=bool)
+    n, n_k = is_kbz.size, int(is_kbz.sum())
+    total = math.comb(n, n_k)
+    if total <= max_assignments:
+        rows = np.zeros((total, n), dtype=bool)
+        for i, combo in enumerate(itertools.combinations(range(n), n_k)):
+            rows[i, list(combo)] = True
+        observed = np.all(rows == is_kbz, axis=1)
+        rows = np.vstack([is_kbz[None, :], rows[~observed]])
+        return rows, True
+    rng = np.random.default_rng(seed)
+    keys = rng.random((max_assignments - 1, n))
+    order = np.argsort(keys, axis=1)[:, :n_k]
+    rows = np.zeros((max_assignments - 1, n), dtype=bool)
+    np.put_along_axis(rows, order, True, axis=1)
+    return np.vstack([is_kbz[None, :], rows]), False
+
+
+def randomisation_p_value(statistics: np.ndarray, *, null: float = 0.0) -> float:
+    """Two-sided randomisation p-value; ``statistics[0]`` is the observed one.
+
+    The share of relabellings (the observed one included) whose statistic is at least as
+    far from ``null`` as the observed statistic.
+    """
+    s = np.asarray(statistics, dtype=float)
+    s = s[np.isfinite(s)]
+    if s.size < 2:
+        return np.nan
+    dist = np.abs(s - null)
+    return float(np.mean(dist >= dist[0] - 1e-12 * max(1.0, abs(dist[0]))))
+
+
+def practice_year_sums(cp: ClaimsPanel, years: Sequence[int], columns: Sequence[str]
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Sums per practice × year of ``columns``: array ``(practices, years, columns)``.
+
+    Returns the sums and the KBZ indicator per practice (practices as in
+    ``cp.practices``).
+    """
+    f = cp.frame
+    p_index = {p: i for i, p in enumerate(cp.practices["practice_id"])}
+    y_index = {int(y): i for i, y in enumerate(years)}
+    pi = f["practice_id"].map(p_index).to_numpy()
+    yi = f["year"].map(y_index).to_numpy(dtype=float, na_value=np.nan)
+    keep = ~np.isnan(yi)
+    n_p, n_y = len(p_index), len(years)
+    flat = pi[keep].astype(np.int64) * n_y + yi[keep].astype(np.int64)
+    out = np.stack([
+        np.bincount(flat, weights=f[c].to_numpy(dtype=float)[keep],
+                    minlength=n_p * n_y).reshape(n_p, n_y)
+        for c in columns
+    ], axis=-1)
+    return out, (cp.practices["group"].to_numpy() == "kbz")
+
+
+# --------------------------------------------------------------------------- warnings
+def few_practices_message(cp: ClaimsPanel, p_value: float | None = None) -> str | None:
+    """The few-practices caveat, or ``None`` when both groups have enough practices."""
+    counts = cp.practices["group"].value_counts()
+    n_k, n_c = int(counts.get("kbz", 0)), int(counts.get("control", 0))
+    if min(n_k, n_c) >= FEW_PRACTICES:
+        return None
+    text = (
+        f"Only {n_k} KBZ and {n_c} control practices: the intervals are person-level "
+        "(persons resampled or clustered) and do not contain variation between practices"
+    )
+    if p_value is not None and np.isfinite(p_value):
+        text += (f"; the practice-level randomisation check (group labels permuted over "
+                 f"practices) gives p = {p_value:.3g}")
+    return text + "."
+
+
+def sparse_cells_message(frame: pd.DataFrame, label_columns: Sequence[str],
+                         *, column: str = "n_persons", minimum: int = MIN_CELL_PERSONS
+                         ) -> str | None:
+    """A warning text naming the rows of ``frame`` resting on fewer than ``minimum``."""
+    small = frame[frame[column] < minimum]
+    if small.empty:
+        return None
+    names = ", ".join(
+        "/".join(str(row[c]) for c in label_columns) for _, row in small.head(6).iterrows()
+    )
+    more = " ..." if len(small) > 6 else ""
+    return (
+        f"{len(small)} cell(s) rest on fewer than {minimum} persons ({names}{more}); their "
+        "estimates are unstable and a published table must suppress them."
+    )
+
+
+def emit(messages: Iterable[str | None], *, stacklevel: int = 3) -> list[str]:
+    """Raise each message as a :class:`StatisticalWarning`; return the non-empty ones."""
+    out = [m for m in messages if m]
+    for m in out:
+        warnings.warn(m, StatisticalWarning, stacklevel=stacklevel)
+    return out
+
+
+def cell_labels(groups: Sequence[str], years: Sequence[int]) -> list[tuple[str, int]]:
+    """``(group, year)`` pairs in cell-code order ``g * len(years) + y``."""
+    return [(g, int(y)) for g in groups for y in years]
+
+
+def cell_codes(cp: ClaimsPanel, years: Sequence[int], groups: Sequence[str] = GROUPS
+               ) -> np.ndarray:
+    """Cell code ``g * len(years) + y`` of every row; ``-1`` for other years."""
+    f = cp.frame
+    y_index = {int(y): i for i, y in enumerate(years)}
+    g_index = {g: i for i, g in enumerate(groups)}
+    yi = f["year"].map(y_index).to_numpy(dtype=float, na_value=np.nan)
+    gi = f["group"].map(g_index).to_numpy(dtype=float, na_value=np.nan)
+    code = gi * len(years) + yi
+    return np.where(np.isnan(code), -1, code).astype(np.int64)
+
+
+def safe_ratio(num: np.ndarray | float, den: np.ndarray | float) -> np.ndarray:
+    """``num / den`` with NaN where ``den`` is 0."""
+    num = np.asarray(num, dtype=float)
+    den = np.asarray(den, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den != 0, num / np.where(den != 0, den, 1.0), np.nan)
+
+
+def describe_population(population: str) -> str:
+    """Words for the population option."""
+    return ("minima person-years, i.e. on the municipal low-income policy that year"
+            if population == "minima" else "all insured person-years")
+
+
+__all__ = [
+    "ADJUST_OPTIONS", "Adjust", "ClaimsPanel", "DEFAULT_N_BOOT", "GROUPS", "MIN_N_BOOT",
+    "POPULATIONS", "Population", "PoissonFit", "bootstrap_inference", "check_alpha",
+    "check_choice", "check_n_boot", "check_seed", "check_year", "check_years", "emit",
+    "few_practices_message", "normalise_practices", "person_cell_matrix",
+    "poisson_cell_glm", "poisson_newton", "practice_assignments", "practice_year_sums",
+    "prepare_claims", "randomisation_p_value", "sparse_cells_message",
+    "stratified_bootstrap_sums",
+]
+
