@@ -41,8 +41,9 @@ test: $(STAMP) ## run every test (slow statistical validations and Spark include
 test-fast: $(STAMP) ## run the tests without the slow and Spark markers
 	MPLBACKEND=Agg $(PY) -m pytest -m "not slow and not spark" $(PYTEST_ARGS)
 
-bench: $(STAMP) ## run the benchmarks in bench/ (see bench/RESULTS.md)
+bench: $(STAMP) $(SAMPLE) ## run the benchmarks in bench/ (figures recorded in bench/RESULTS.md)
 	$(PY) bench/engine.py
+	$(PY) bench/report.py
 
 docs: $(STAMP) ## regenerate docs/data-contracts.md from kbz_eval/tables.py
 	$(PY) -m kbz_eval.tables docs/data-contracts.md
