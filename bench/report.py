@@ -72,7 +72,8 @@ def main() -> None:
         walls = [_time_cli(args.config, Path(tmp) / f"r{i}") for i in range(args.repeat)]
     floor, wall = statistics.median(floors), statistics.median(walls)
     print(f"machine: {os.cpu_count()} cores, {_cpu()}, Python {platform.python_version()}")
-    print(f"config: {args.config.relative_to(REPO) if args.config.is_relative_to(REPO) else args.config}")
+    shown = args.config.relative_to(REPO) if args.config.is_relative_to(REPO) else args.config
+    print(f"config: {shown}")
     print(f"{'step':<42}{'median s':>10}{'ratio':>8}")
     print(f"{'read + validate inputs (floor)':<42}{floor:>10.1f}{1:>8.1f}")
     print(f"{'kbz-eval report (whole report)':<42}{wall:>10.1f}{wall / floor:>8.1f}")

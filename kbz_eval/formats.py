@@ -443,7 +443,7 @@ def _number_evidence(frame: pd.DataFrame) -> tuple[list[str], list[str], dict[st
         if not (pd.api.types.is_string_dtype(s.dtype) or s.dtype == object):
             continue
         s = s.dropna()
-        s = s[s.map(type) == str] if s.dtype == object else s
+        s = s[s.map(lambda v: isinstance(v, str))] if s.dtype == object else s
         s = s.astype("str").str.strip()
         if s.empty or s.str.fullmatch(_NUMERIC_LOOKING).mean() < 0.9:
             continue

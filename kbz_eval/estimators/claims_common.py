@@ -54,6 +54,7 @@ from kbz_eval.errors import (
     StatisticalWarning,
     Violation,
 )
+from kbz_eval.estimators.proportions import check_alpha
 
 #: Allowed values of ``population``.
 Population = Literal["minima", "all"]
@@ -96,18 +97,6 @@ def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> Any:
             "passed."
         )
     return value
-
-
-def check_alpha(alpha: Any) -> float:
-    """``alpha`` as a float strictly between 0 and 1."""
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) or not (
-        0 < float(alpha) < 1
-    ):
-        raise SpecificationError(
-            f"The value for `alpha` must be a number strictly between 0 and 1 (0.05 gives "
-            f"95% intervals), but {alpha!r} was passed."
-        )
-    return float(alpha)
 
 
 def check_n_boot(n_boot: Any) -> int:

@@ -21,9 +21,8 @@ _RC = {
 
 def new_figure(width: float = 7.0, height: float = 4.5) -> tuple[Any, Any]:
     """A new (figure, axes) with the report's fixed style, detached from pyplot."""
-    from matplotlib.figure import Figure
-
     import matplotlib as mpl
+    from matplotlib.figure import Figure
 
     with mpl.rc_context(_RC):
         fig = Figure(figsize=(width, height), layout="constrained")

@@ -123,7 +123,7 @@ LEADS = {1: ("cvg_trajectory", _aim1), 2: ("population_health", _aim2),
 def overview(results: dict[str, Result], language: str) -> list[Panel]:
     """A panel for every aim whose lead analysis ran."""
     panels = []
-    for aim, (key, build) in LEADS.items():
+    for key, build in LEADS.values():
         if key in results and (panel := build(results[key], language)) is not None:
             panels.append(panel)
     return panels
