@@ -1,0 +1,369 @@
+"""Benchmark of the claims engine: claim lines -> person-year panel at 10 M and 100 M lines.
+
+Contenders, each run in its own subprocess so its peak memory (RSS) is its own:
+
+* ``build_panel`` — ``kbz_eval.build_panel`` on DuckDB, reading the Parquet folders and
+  writing the panel to Parquet (no pandas on the way);
+* ``hand_sql`` — a hand-written DuckDB SQL script doing the same work (the floor): the
+  same rules, the same report figures, the same output file;
+* ``pandas`` — the straightforward pandas implementation
+  (``kbz_eval.engine.reference.reference_panel``) on DataFrames read from the same files.
+
+Input data come from ``kbz_eval.engine.scale.write_claim_lines`` and are cached under
+``bench/out/`` (git-ignored). Every contender's output is summarised (rows, sums) so the
+table shows they computed the same panel. Run ``make bench`` or::
+
+    python bench/engine.py --sizes 10M,100M
+
+This is a benchmark, not a test: it prints figures (see ``bench/RESULTS.md``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+CONTENDERS = ("hand_sql", "build_panel", "pandas")
+CARE = {
+    "poli_dbc": "poli_dbc", "clinical_dbc": "clinical_dbc", "ggz_specialist": "ggz",
+    "ggz_basic": "ggz_basic", "gp": "gp", "pharmacy": "pharmacy", "other": "other",
+}
+
+
+def parse_size(text: str) -> int:
+    text = text.strip().upper().replace("_", "")
+    factor = {"K": 10**3, "M": 10**6, "G": 10**9}.get(text[-1], 1)
+    return int(float(text.rstrip("KMG")) * factor)
+
+
+def label(n: int) -> str:
+    return f"{n // 10**6}M" if n % 10**6 == 0 else f"{n:,}"
+
+
+# --------------------------------------------------------------------------------------
+# data
+
+
+def ensure_data(n_lines: int, *, seed: int) -> Path:
+    """Generate (once) ``n_lines`` claim lines under ``bench/out/claims_<n>``."""
+    folder = OUT / f"claims_{label(n_lines)}"
+    marker = folder / "info.json"
+    if marker.exists() and json.loads(marker.read_text()).get("seed") == seed:
+        return folder
+    from kbz_eval.engine.scale import write_claim_lines
+
+    print(f"generating {label(n_lines)} claim lines in {folder} ...", flush=True)
+    info = write_claim_lines(folder, n_lines=n_lines, seed=seed)
+    info.pop("params", None)
+    marker.write_text(json.dumps({**info, "seed": seed}, indent=1))
+    print(f"  done in {info['seconds']} s", flush=True)
+    return folder
+
+
+# --------------------------------------------------------------------------------------
+# contenders (run inside a child process)
+
+
+def run_build_panel(data: Path, out: Path, memory_limit: str, threads: int) -> dict:
+    import kbz_eval as kbz
+
+    res = kbz.build_panel(data / "claim_lines", data / "insured_periods", output=out,
+                          return_report=True, memory_limit=memory_limit, threads=threads)
+    rep = res.report
+    return {"orphan_claims": rep.orphan_claims, "excluded_claims": rep.excluded_claims,
+            "duplicate_lines_removed": rep.duplicate_lines_removed}
+
+
+def hand_sql(data: Path, out: Path) -> list[str]:
+    """The hand-written DuckDB SQL: same rules as ``build_panel``."""
+    lines = f"read_parquet('{data}/claim_lines/*.parquet')"
+    periods = f"read_parquet('{data}/insured_periods/*.parquet')"
+    piv = ",\n  ".join(
+        f"count(*) FILTER (WHERE k = {i}) AS {p}_count, "
+        f"sum(cost) FILTER (WHERE k = {i}) AS {p}_cost"
+        for i, p in enumerate(CARE.values())
+    )
+    kind = "CASE care_type " + " ".join(
+        f"WHEN '{c}' THEN {i}" for i, c in enumerate(CARE)) + f" ELSE {len(CARE)} END"
+    cols = ",\n  ".join(
+        f"coalesce(c.{p}_count, 0) AS {p}_count, round(coalesce(c.{p}_cost, 0), 2) AS {p}_cost"
+        for p in CARE.values()
+    )
+    total = " + ".join(f"round(coalesce(c.{p}_cost, 0), 2)" for p in CARE.values())
+    order = ["poli_dbc_count", "poli_dbc_cost", "ggz_cost", "total_cost", "ggz_count"] + [
+        f"{p}_{k}" for p in ("clinical_dbc", "ggz_basic", "gp", "pharmacy", "other")
+        for k in ("count", "cost")]
+    return [
+        f"""CREATE TEMP TABLE resent AS
+SELECT l.*, r.n_lines FROM {lines} l
+JOIN (SELECT claim_id, count(*) AS n_lines FROM {lines} WHERE claim_id IS NOT NULL
+      GROUP BY claim_id HAVING count(*) > 1) r USING (claim_id)""",
+        f"""CREATE TEMP TABLE py AS
+WITH claims AS (
+  SELECT person_id, start_date, end_date, care_type, declaration_code, cost
+  FROM {lines} ANTI JOIN resent USING (claim_id)
+  UNION ALL
+  SELECT person_id, start_date, end_date, care_type, declaration_code, cost FROM resent
+  QUALIFY row_number() OVER (PARTITION BY claim_id ORDER BY start_date, cost,
+    end_date NULLS LAST, care_type, declaration_code NULLS LAST, person_id) = 1
+), c AS (
+  SELECT person_id, year(start_date) AS year, cost,
+    CASE WHEN coalesce(starts_with(declaration_code, '16')
+                       OR starts_with(declaration_code, '17'), false)
+         THEN {len(CARE) + 1} ELSE {kind} END AS k
+  FROM claims
+)
+SELECT person_id, year,
+  {piv},
+  count(*) FILTER (WHERE k = {len(CARE) + 1}) AS n_excluded,
+  count(*) FILTER (WHERE k = {len(CARE)}) AS n_unknown
+FROM c GROUP BY person_id, year""",
+        f"""COPY (
+SELECT i.person_id, i.year::BIGINT AS year, i.practice_id, i.insured_days::BIGINT AS
+  insured_days, i.sex, i.birth_year::BIGINT AS birth_year, i.minima, {', '.join(order)},
+  ggz_regime, insured_years
+FROM (
+  SELECT i.*, {cols}, round({total}, 2) AS total_cost,
+    CASE WHEN i.year <= 2021 THEN 'dbc' ELSE 'consult' END AS ggz_regime,
+    i.insured_days / (CASE WHEN (i.year % 4 = 0 AND i.year % 100 <> 0) OR i.year % 400 = 0
+                      THEN 366 ELSE 365 END) AS insured_years
+  FROM {periods} i LEFT JOIN py c USING (person_id, year)
+) i ORDER BY person_id, year
+) TO '{out}' (FORMAT parquet)""",
+        f"""SELECT sum(n_excluded) AS excluded_claims,
+  (SELECT count(*) - count(DISTINCT claim_id) FROM resent) AS duplicate_lines_removed,
+  (SELECT sum({' + '.join(f'{p}_count' for p in CARE.values())} + n_unknown)
+   FROM py ANTI JOIN {periods} USING (person_id, year)) AS orphan_claims
+FROM py""",
+    ]
+
+
+def run_hand_sql(data: Path, out: Path, memory_limit: str, threads: int) -> dict:
+    import duckdb
+
+    con = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit,
+                                 "preserve_insertion_order": False,
+                                 "temp_directory": str(OUT / "duckdb_tmp")})
+    *work, report = hand_sql(data, out)
+    for statement in work:
+        con.execute(statement)
+    row = con.execute(report).fetchone()
+    return {"excluded_claims": int(row[0]), "duplicate_lines_removed": int(row[1]),
+            "orphan_claims": int(row[2])}
+
+
+def run_pandas(data: Path, out: Path, memory_limit: str, threads: int) -> dict:
+    import pandas as pd
+
+    from kbz_eval.engine.reference import reference_panel
+
+    claims = pd.read_parquet(data / "claim_lines")
+    periods = pd.read_parquet(data / "insured_periods")
+    panel, rep = reference_panel(claims, periods)
+    panel.to_parquet(out, index=False)
+    return {"orphan_claims": rep["orphan_claims"], "excluded_claims": rep["excluded_claims"],
+            "duplicate_lines_removed": rep["lines_in"] - rep["distinct_claims"]}
+
+
+RUNNERS = {"build_panel": run_build_panel, "hand_sql": run_hand_sql, "pandas": run_pandas}
+
+
+def child(contender: str, data: Path, out: Path, memory_limit: str, threads: int) -> None:
+    """Run one contender, then print one JSON line: seconds, peak RSS, output summary.
+
+    Libraries are imported before the clock starts: the time is the work, not the
+    interpreter's start-up (about 0.7 s for kbz_eval with Ibis, the same for pandas).
+    """
+    import duckdb
+    import ibis  # noqa: F401
+    import pandas  # noqa: F401
+
+    import kbz_eval.engine  # noqa: F401
+    import kbz_eval.engine.reference  # noqa: F401
+
+    started = time.perf_counter()
+    extra = RUNNERS[contender](data, out, memory_limit, threads)
+    seconds = time.perf_counter() - started
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    summary = duckdb.connect().execute(
+        f"SELECT count(*) AS rows, round(sum(total_cost), 2) AS total_cost, "
+        f"sum(poli_dbc_count) AS poli_dbc_count, round(sum(ggz_cost), 2) AS ggz_cost "
+        f"FROM read_parquet('{out}')").fetchone()
+    print(json.dumps({
+        "contender": contender, "seconds": seconds, "peak_rss": rss,
+        "panel_rows": summary[0], "sum_total_cost": summary[1],
+        "sum_poli_dbc_count": int(summary[2]), "sum_ggz_cost": summary[3], **extra,
+    }))
+
+
+# --------------------------------------------------------------------------------------
+# parent
+
+
+def pandas_memory_estimate(n_lines: int, measured: dict | None) -> float:
+    """Peak RSS the pandas contender would need for ``n_lines`` (bytes).
+
+    Scales a measured run linearly; without one, assumes 450 bytes per line (the
+    DataFrame holds strings and dates per line, and the sort and merges copy it).
+    """
+    if measured:
+        return measured["peak_rss"] / measured["n_lines"] * n_lines
+    return 450.0 * n_lines
+
+
+def available_memory() -> int:
+    with open("/proc/meminfo") as fh:
+        for line in fh:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def run_child(contender: str, data: Path, n_lines: int, memory_limit: str, threads: int,
+              timeout: int) -> dict:
+    out = OUT / f"panel_{contender}_{label(n_lines)}.parquet"
+    out.unlink(missing_ok=True)
+    cmd = [sys.executable, __file__, "--child", contender, "--data", str(data),
+           "--out", str(out), "--memory-limit", memory_limit, "--threads", str(threads)]
+    started = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    except subprocess.TimeoutExpired:
+        return {"contender": contender, "n_lines": n_lines,
+                "error": f"timed out after {timeout} s"}
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        return {"contender": contender, "n_lines": n_lines,
+                "error": f"exit {proc.returncode}: " + " | ".join(tail)}
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {**result, "n_lines": n_lines, "process_seconds": wall}
+
+
+def same_panel(a: Path, b: Path) -> bool:
+    """Whether two panel files hold exactly the same rows (costs compared in cents)."""
+    import duckdb
+
+    con = duckdb.connect(config={"memory_limit": "3GB",
+                                 "temp_directory": str(OUT / "duckdb_tmp")})
+    cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{a}')").fetchall()]
+    sel = ", ".join(f"round({c} * 100)::BIGINT AS {c}" if c.endswith("_cost") else c
+                    for c in cols)
+    diff = con.execute(
+        f"SELECT count(*) FROM ((SELECT {sel} FROM read_parquet('{a}') EXCEPT ALL "
+        f"SELECT {sel} FROM read_parquet('{b}')) UNION ALL (SELECT {sel} FROM "
+        f"read_parquet('{b}') EXCEPT ALL SELECT {sel} FROM read_parquet('{a}')))"
+    ).fetchone()[0]
+    return diff == 0
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as fh:
+        for line in fh:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    import duckdb
+    import ibis
+    import pandas as pd
+
+    return {
+        "nproc": os.cpu_count(), "cpu": cpu,
+        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "python": platform.python_version(), "duckdb": duckdb.__version__,
+        "ibis": ibis.__version__, "pandas": pd.__version__,
+        "load_average": os.getloadavg(),
+    }
+
+
+def print_table(rows: list[dict]) -> None:
+    head = (f"{'lines':>6} {'contender':<12} {'wall s':>8} {'lines/s':>12} {'peak RSS':>9} "
+            f"{'vs floor':>8} {'panel rows':>11} {'sum total_cost':>16}  same panel as floor")
+    print(head)
+    print("-" * len(head))
+    floors = {r["n_lines"]: r["seconds"] for r in rows
+              if r["contender"] == "hand_sql" and "seconds" in r}
+    for r in rows:
+        if "seconds" not in r:
+            print(f"{label(r['n_lines']):>6} {r['contender']:<12} {'-':>8} {'-':>12} {'-':>9} "
+                  f"{'-':>8} {'-':>11} {'-':>16}  {r.get('error') or r.get('skipped')}")
+            continue
+        floor = floors.get(r["n_lines"])
+        ratio = f"{r['seconds'] / floor:.2f}x" if floor else "-"
+        print(f"{label(r['n_lines']):>6} {r['contender']:<12} {r['seconds']:8.1f} "
+              f"{r['n_lines'] / r['seconds']:12,.0f} {r['peak_rss'] / 2**30:7.2f}GB "
+              f"{ratio:>8} {r['panel_rows']:>11,} {r['sum_total_cost']:>16,.2f}  "
+              f"{ {True: 'yes', False: 'NO'}.get(r.get('same_panel_as_floor'), '-') }")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="10M,100M",
+                    help="comma-separated numbers of claim lines (default 10M,100M)")
+    ap.add_argument("--contenders", default=",".join(CONTENDERS))
+    ap.add_argument("--memory-limit", default="3GB",
+                    help="DuckDB memory limit of both DuckDB contenders (default 3GB)")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--seed", type=int, default=20140101)
+    ap.add_argument("--timeout", type=int, default=1800, help="seconds per contender run")
+    ap.add_argument("--json", type=Path, default=OUT / "results.json")
+    ap.add_argument("--child", choices=CONTENDERS, help=argparse.SUPPRESS)
+    ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        child(args.child, args.data, args.out, args.memory_limit, args.threads)
+        return 0
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    contenders = [c.strip() for c in args.contenders.split(",") if c.strip()]
+    info = machine()
+    print("machine:", json.dumps(info))
+    rows: list[dict] = []
+    pandas_measured: dict | None = None
+    for n in sorted(sizes):
+        data = ensure_data(n, seed=args.seed)
+        for contender in contenders:
+            if contender == "pandas":
+                need = pandas_memory_estimate(n, pandas_measured)
+                have = available_memory()
+                if need > 0.8 * have:
+                    how = ("scaled from the measured smaller run" if pandas_measured
+                           else "estimated at 450 bytes per line")
+                    rows.append({"contender": contender, "n_lines": n, "skipped": (
+                        f"not run: needs ~{need / 2**30:.0f} GB ({how}), "
+                        f"{have / 2**30:.0f} GB available")})
+                    print(f"{label(n)} pandas: {rows[-1]['skipped']}", flush=True)
+                    continue
+            print(f"{label(n)} {contender} ...", flush=True)
+            result = run_child(contender, data, n, args.memory_limit, args.threads,
+                               args.timeout)
+            rows.append(result)
+            if contender == "pandas" and "seconds" in result:
+                pandas_measured = result
+            if ("seconds" in result and contender != "hand_sql" and n <= 20_000_000
+                    and (OUT / f"panel_hand_sql_{label(n)}.parquet").exists()):
+                result["same_panel_as_floor"] = same_panel(
+                    OUT / f"panel_{contender}_{label(n)}.parquet",
+                    OUT / f"panel_hand_sql_{label(n)}.parquet")
+            print("  ", json.dumps(result), flush=True)
+    print()
+    print_table(rows)
+    args.json.write_text(json.dumps({"machine": info, "results": rows}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
