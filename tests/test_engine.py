@@ -32,6 +32,15 @@ from kbz_eval.engine.scale import ScaleParams, write_claim_lines
 from kbz_eval.errors import DataValidationError, SpecificationError, StatisticalWarning
 from kbz_eval.tables import CARE_TYPE_PREFIX, CARE_TYPES, PERSON_YEARS
 
+#: Deprecation notices raised inside third-party libraries (Ibis on duckdb 2 / pandas 3,
+#: PySpark on pandas 3), not by kbz_eval.
+THIRD_PARTY_NOTICES = [
+    pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:The 'future.infer_string' option:Warning"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated:Warning"),
+]
+pytestmark = THIRD_PARTY_NOTICES
+
 #: Costs are rounded to cents: equal means equal to well within a cent.
 COST_TOL = 1e-9
 

@@ -19,7 +19,14 @@ from kbz_eval.engine import build_panel
 from kbz_eval.engine.scale import write_claim_lines
 from kbz_eval.tables import CARE_TYPES
 
-pytestmark = pytest.mark.spark
+#: Deprecation notices raised inside third-party libraries (Ibis on duckdb 2 / pandas 3,
+#: PySpark on pandas 3), not by kbz_eval.
+THIRD_PARTY_NOTICES = [
+    pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:The 'future.infer_string' option:Warning"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated:Warning"),
+]
+pytestmark = [pytest.mark.spark, *THIRD_PARTY_NOTICES]
 
 #: Costs are rounded to cents on both backends; sums of cents agree far below a cent.
 COST_TOL = 1e-6
