@@ -35,10 +35,10 @@ sample: $(SAMPLE) ## write the synthetic sample extracts to data/sample/ (when t
 report: $(STAMP) $(SAMPLE) ## run the report on the embedded synthetic sample -> $(OUT)
 	MPLBACKEND=Agg $(PY) -m kbz_eval.cli report --config $(CONFIG) --out $(OUT)
 
-test: $(STAMP) ## run every test (slow statistical validations and Spark included)
+test: $(STAMP) $(SAMPLE) ## run every test (slow statistical validations and Spark included)
 	MPLBACKEND=Agg $(PY) -m pytest $(PYTEST_ARGS)
 
-test-fast: $(STAMP) ## run the tests without the slow and Spark markers
+test-fast: $(STAMP) $(SAMPLE) ## run the tests without the slow and Spark markers
 	MPLBACKEND=Agg $(PY) -m pytest -m "not slow and not spark" $(PYTEST_ARGS)
 
 bench: $(STAMP) $(SAMPLE) ## run the benchmarks in bench/ (figures recorded in bench/RESULTS.md)

@@ -58,3 +58,15 @@ def test_bad_configs_are_refused_with_a_reason(tmp_path, text, match):
 def test_missing_input_file_names_the_table(tmp_path):
     with pytest.raises(FileNotFoundError, match="input for 'cvg' not found"):
         load_config(_write(tmp_path, '[inputs]\ncvg = "nope.csv"\n'))
+
+
+def test_groups_are_validated(tmp_path):
+    cfg = load_config(_write(tmp_path, '[inputs]\npractices = "p.csv"\n[groups]\n'
+                                       'kbz = ["A"]\ncontrol = ["B"]\n'))
+    assert cfg.groups == {"control": ("B",), "kbz": ("A",)}
+    with pytest.raises(SpecificationError, match="in both"):
+        load_config(_write(tmp_path, '[inputs]\npractices = "p.csv"\n[groups]\n'
+                                     'kbz = ["A"]\ncontrol = ["A"]\n'))
+    with pytest.raises(SpecificationError, match=r"unknown key\(s\) \['treated'\]"):
+        load_config(_write(tmp_path, '[inputs]\npractices = "p.csv"\n[groups]\n'
+                                     'treated = ["A"]\n'))

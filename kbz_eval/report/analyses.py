@@ -95,6 +95,31 @@ def _risk(t: Tables, cfg: ReportConfig) -> Result:
     return risk_adjustment(t["person_years"], t["practices"])
 
 
+def _did_practices(t: Tables, cfg: ReportConfig) -> Result:
+    """Practice-level DiD on outpatient DBC cost per insured year of the population.
+
+    Practices of the first KBZ cohort against the controls (later starters are left
+    out: the two-way fixed-effects estimate is refused under staggered adoption).
+    """
+    from kbz_eval.estimators.did import did
+    from kbz_eval.tables import insured_years
+
+    py, practices = t["person_years"], t["practices"]
+    if _opt(cfg, "population", "minima") == "minima":
+        py = py[py["minima"].astype(bool)]
+    frame = py[["practice_id", "year", "poli_dbc_cost"]].copy()
+    frame["exposure"] = insured_years(py["insured_days"].to_numpy(), py["year"].to_numpy())
+    cells = frame.groupby(["practice_id", "year"], as_index=False).sum()
+    cells = cells.merge(practices[["practice_id", "group", "kbz_start_year"]],
+                        on="practice_id")
+    first = cells.loc[cells["group"] == "kbz", "kbz_start_year"].min()
+    cells = cells[(cells["group"] == "control") | (cells["kbz_start_year"] == first)]
+    cells["cost_per_insured_year"] = cells["poli_dbc_cost"] / cells["exposure"]
+    cells["kbz"] = ((cells["group"] == "kbz") & (cells["year"] >= first)).astype(int)
+    return did(cells, outcome="cost_per_insured_year", unit="practice_id", time="year",
+               treatment="kbz", seed=_boot(cfg)["seed"])
+
+
 def _cvg_trajectory(t: Tables, cfg: ReportConfig) -> Result:
     from kbz_eval.estimators.cvg import cvg_trajectory
 
@@ -166,6 +191,11 @@ ANALYSES: tuple[Analysis, ...] = (
     Analysis("savings_all", 3, _t("Savings on outpatient DBCs, all insured",
                                    "Besparing op poliklinische DBC's, alle verzekerden"),
              ("person_years", "practices"), _savings("all")),
+    Analysis("did_practices", 3, _t("Difference in differences at practice level "
+                                     "(outpatient DBC cost, first KBZ cohort)",
+                                     "Verschil in verschillen per praktijk (poliklinische "
+                                     "kosten, eerste KBZ-cohort)"),
+             ("person_years", "practices"), _did_practices),
     Analysis("ggz_change", 3, _t("Specialist mental health care (GGZ) cost, 2013 → 2016",
                                   "Kosten specialistische GGZ, 2013 → 2016"),
              ("person_years", "practices"), _ggz_change),

@@ -15,6 +15,10 @@ Example (``kbz.toml`` at the repository root runs the embedded synthetic sample)
     [mappings]                    # optional: table name -> mapping TOML file
     # person_years = "mappings/insurer_x.toml"
 
+    [groups]                      # optional: override practices.group
+    # kbz = ["OV01", "OV03"]
+    # control = ["OV02"]
+
     [analysis]
     years = [2012, 2016]
     base_year = 2012
@@ -34,7 +38,7 @@ from kbz_eval.errors import SpecificationError
 from kbz_eval.tables import TABLES
 
 LANGUAGES = ("en", "nl")
-_SECTIONS = {"report", "inputs", "mappings", "analysis"}
+_SECTIONS = {"report", "inputs", "mappings", "analysis", "groups"}
 _REPORT_KEYS = {"title", "language", "suppression_threshold", "on_error"}
 _ANALYSIS_KEYS = {
     "years", "base_year", "savings_year", "ggz_base_year", "ggz_follow_year",
@@ -70,6 +74,7 @@ class ReportConfig:
     inputs: dict[str, Path]
     on_error: str = "raise"
     open_data_folder: Path | None = None
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
     mappings: dict[str, Path] = field(default_factory=dict)
     analysis: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
@@ -158,6 +163,15 @@ def load_config(path: str | Path) -> ReportConfig:
         if not p.is_file():
             raise FileNotFoundError(f"{path}: mapping for '{table}' not found: {p}")
         mappings[table] = p
+    groups = raw.get("groups", {})
+    _unknown(set(groups), {"kbz", "control"}, "[groups]", path)
+    for name, ids in groups.items():
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise SpecificationError(
+                f"{path}: [groups] {name} must be a list of practice ids (strings).")
+    both = sorted(set(groups.get("kbz", [])) & set(groups.get("control", [])))
+    if both:
+        raise SpecificationError(f"{path}: practices in both [groups] kbz and control: {both}.")
     open_data = analysis.get("open_data_folder")
     open_data_folder = (base / open_data).resolve() if open_data else None
     return ReportConfig(
@@ -168,6 +182,7 @@ def load_config(path: str | Path) -> ReportConfig:
         inputs=dict(sorted(inputs.items())),
         on_error=on_error,
         open_data_folder=open_data_folder,
+        groups={k: tuple(v) for k, v in sorted(groups.items())},
         mappings=mappings,
         analysis=analysis,
         raw=raw,

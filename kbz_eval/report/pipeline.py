@@ -30,6 +30,7 @@ from kbz_eval.report.manifest import build_manifest, write_manifest
 from kbz_eval.report.overview import overview
 from kbz_eval.report.progress import Progress
 from kbz_eval.report.quality import is_synthetic, panel_rows, quality_frame, quality_rows
+from kbz_eval.report.translate import translate_figure
 from kbz_eval.report.workbook import write_workbook
 from kbz_eval.results import Result
 
@@ -55,6 +56,24 @@ def _read_inputs(cfg: ReportConfig, progress: Progress
         tables[table] = result.data
         rows += quality_rows(table, path, result.report)
     return tables, rows
+
+
+def _apply_groups(practices: pd.DataFrame, cfg: ReportConfig) -> pd.DataFrame:
+    """``practices`` with ``group`` set from the configuration's ``[groups]``."""
+    from kbz_eval.errors import SpecificationError
+
+    out = practices.copy()
+    known = set(out["practice_id"].astype(str))
+    group = out["group"].astype(str).to_numpy(copy=True)
+    for name, ids in cfg.groups.items():
+        unknown = sorted(set(ids) - known)
+        if unknown:
+            raise SpecificationError(
+                f"{cfg.path}: [groups] {name} names practices not in the practices table: "
+                f"{unknown}.")
+        group[out["practice_id"].astype(str).isin(ids).to_numpy()] = name
+    out["group"] = pd.Categorical(group, categories=["kbz", "control"])
+    return out
 
 
 def _suppress(frame: pd.DataFrame, cfg: ReportConfig) -> tuple[pd.DataFrame, pd.Series]:
@@ -102,6 +121,7 @@ def _publish(key: str, title: str, result: Result, messages: list[str], cfg: Rep
     fig, ax = new_figure()
     try:
         drawn.plot(ax=ax)
+        translate_figure(fig, cfg.language)
     except (ValueError, TypeError, KeyError):
         # the figure cannot be drawn without its suppressed cells: withhold it
         fig, ax = new_figure()
@@ -136,6 +156,8 @@ def _build(cfg: ReportConfig, work: Path, progress: Progress) -> None:
     (work / "tables").mkdir()
     tables, rows = _read_inputs(cfg, progress)
     synthetic = any(is_synthetic(p) for p in cfg.inputs.values())
+    if cfg.groups and "practices" in tables:
+        tables["practices"] = _apply_groups(tables["practices"], cfg)
 
     if "claim_lines" in tables and "insured_periods" in tables:
         from kbz_eval.engine import build_panel
