@@ -97,3 +97,22 @@ def test_claim_line_counts_accept_suffixes():
     assert _parse_count("10M") == 10_000_000
     assert _parse_count("250k") == 250_000
     assert _parse_count("1_000") == 1000
+
+
+def test_synth_writes_the_labelled_sample(tmp_path, capsys):
+    assert main(["synth", "--out", str(tmp_path / "s")]) == 0
+    assert "SYNTHETIC" in capsys.readouterr().out
+    first = (tmp_path / "s" / "practices.csv").read_text(encoding="utf-8").splitlines()[0]
+    assert first.startswith("# SYNTHETIC DATA")
+
+
+def test_synth_claim_lines_at_scale_feed_the_engine(tmp_path, capsys):
+    from kbz_eval.engine import build_panel
+
+    out = tmp_path / "scale"
+    assert main(["synth", "--out", str(out), "--claim-lines", "20k", "--seed", "7"]) == 0
+    assert "claim lines" in capsys.readouterr().out
+    panel = build_panel(out / "claim_lines", out / "insured_periods")
+    report = panel.attrs["kbz_panel"]
+    assert report["lines_in"] == 20_000
+    assert len(panel) > 1_000 and panel["total_cost"].sum() > 0
