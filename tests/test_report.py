@@ -9,6 +9,7 @@ import re
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -201,3 +202,32 @@ def test_figures_are_print_resolution(report):
 def test_xlsx_zip_is_deterministic(report):
     with zipfile.ZipFile(io.BytesIO((report / "report.xlsx").read_bytes())) as z:
         assert {i.date_time for i in z.infolist()} == {(1980, 1, 31, 0, 0, 0)}
+
+
+def test_figures_are_drawn_from_suppressed_data(tmp_path):
+    """Individual CVG trajectories (one person each) never reach a published figure."""
+    from kbz_eval.estimators.cvg import cvg_agreement, cvg_trajectory
+    from kbz_eval.report.config import load_config
+    from kbz_eval.report.figures import new_figure
+    from kbz_eval.report.pipeline import _suppressed_result
+    from kbz_eval.synth import load_sample
+
+    (tmp_path / "c.csv").write_text("x\n1\n", encoding="utf-8")
+    (tmp_path / "k.toml").write_text('[inputs]\ncvg = "c.csv"\n', encoding="utf-8")
+    cfg = load_config(tmp_path / "k.toml")
+    cvg = load_sample()["cvg"]
+    for result in (cvg_trajectory(cvg), cvg_agreement(cvg)):
+        full = result.plot_data()
+        assert (full["n"] < 10).any(), "the test needs small cells to hide"
+        drawn, _, published = _suppressed_result(result, cfg)
+        data = drawn.plot_data()
+        small = pd.to_numeric(full["n"], errors="coerce") < 10
+        value_cols = [c for c in data.columns
+                      if c not in ("series", "element", "trajectory", "measurement")]
+        assert data.loc[small, value_cols].isna().all().all()
+        assert (published.loc[small, "n"] == "too few observations").all()
+        fig, ax = new_figure()
+        drawn.plot(ax=ax)
+        if result.plotter.endswith("plot_cvg_trajectory"):
+            drawn_lines = [ln for ln in ax.get_lines() if ln.get_gid() == "individual"]
+            assert all(np.isnan(ln.get_ydata().astype(float)).all() for ln in drawn_lines)

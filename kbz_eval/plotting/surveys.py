@@ -70,7 +70,7 @@ def plot_cvg_agreement(result: Any, ax: Any = None) -> Any:
     """
     ax = get_ax(ax)
     data = result.plot_data()
-    pts = data[data["element"] == "pairs"]
+    pts = data[(data["element"] == "pairs") & data["n"].notna()]
     ax.scatter(pts["mean_rating"].to_numpy(dtype=float),
                pts["difference"].to_numpy(dtype=float),
                s=15 * pts["n"].to_numpy(dtype=float), color=_DARK, alpha=0.6,

@@ -82,9 +82,14 @@ def _suppress(frame: pd.DataFrame, cfg: ReportConfig) -> tuple[pd.DataFrame, pd.
 
 
 def _suppressed_result(result: Result, cfg: ReportConfig
-                       ) -> tuple[Result, dict[str, pd.DataFrame]]:
-    """A copy of ``result`` whose small cells are NaN (for drawing), and the published
-    tables (small cells labelled)."""
+                       ) -> tuple[Result, dict[str, pd.DataFrame], pd.DataFrame]:
+    """A copy of ``result`` whose small cells are NaN (for drawing), the published tables
+    (small cells labelled) and the published plot data.
+
+    The copy's ``plot_data()`` returns the suppressed plot data, so plotting functions
+    that draw from it (all of them) never see a small cell, whatever the result keeps in
+    its own attributes.
+    """
     published: dict[str, pd.DataFrame] = {}
     est, mask = _suppress(result.tidy(), cfg)
     published["tidy"] = disclosure.publishable(est, mask, language=cfg.language)
@@ -95,7 +100,13 @@ def _suppressed_result(result: Result, cfg: ReportConfig
         sup, mask = _suppress(frame, cfg)
         drawn.tables[name] = sup
         published[name] = disclosure.publishable(sup, mask, language=cfg.language)
-    return drawn, published
+    plot_data, mask = _suppress(result.plot_data(), cfg)
+
+    def suppressed_plot_data(*args: Any, **kwargs: Any) -> pd.DataFrame:
+        return _suppress(result.plot_data(*args, **kwargs), cfg)[0]
+
+    drawn.plot_data = suppressed_plot_data  # type: ignore[method-assign]
+    return drawn, published, disclosure.publishable(plot_data, mask, language=cfg.language)
 
 
 def _run_analysis(spec: Analysis, tables: dict[str, pd.DataFrame], cfg: ReportConfig,
@@ -115,25 +126,24 @@ def _publish(key: str, title: str, result: Result, messages: list[str], cfg: Rep
     from kbz_eval.report.figures import new_figure, save_figure
 
     messages = list(messages)
-    drawn, published = _suppressed_result(result, cfg)
+    drawn, published, plot_data = _suppressed_result(result, cfg)
     spec_key, spec_title = key, title
 
     fig, ax = new_figure()
     try:
         drawn.plot(ax=ax)
         translate_figure(fig, cfg.language)
+        save_figure(fig, work / "figures" / spec_key)
     except (ValueError, TypeError, KeyError):
         # the figure cannot be drawn without its suppressed cells: withhold it
         fig, ax = new_figure()
         ax.set_axis_off()
-        ax.text(0.5, 0.5, f"{spec_title}:\n"
-                f"{disclosure.SUPPRESSED_LABEL[cfg.language]}", ha="center", va="center")
+        ax.text(0.5, 0.5, f"{spec_title}:\n{disclosure.SUPPRESSED_LABEL[cfg.language]}",
+                ha="center", va="center")
         messages.append(f"Figure withheld: it would show cells resting on fewer than "
                         f"{cfg.suppression_threshold} persons.")
-    save_figure(fig, work / "figures" / spec_key)
-    plot_data, mask = _suppress(result.plot_data(), cfg)
-    _write_csv(disclosure.publishable(plot_data, mask, language=cfg.language),
-               work / "figures" / f"{spec_key}.csv")
+        save_figure(fig, work / "figures" / spec_key)
+    _write_csv(plot_data, work / "figures" / f"{spec_key}.csv")
     for name, frame in published.items():
         _write_csv(frame, work / "tables" / f"{spec_key}__{name}.csv")
 
