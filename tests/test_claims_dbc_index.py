@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
+from _claims_helpers import quiet as _quiet
+from _claims_helpers import term as _term
 
 import kbz_eval as kbz
-from kbz_eval.errors import SpecificationError, StatisticalWarning
+from kbz_eval.errors import SpecificationError
 
 EXACT = 1e-9  # relative: saturated-model identities
 SM_TOL = 1e-6  # relative: our fit vs statsmodels GLM on the person-years
@@ -18,16 +18,6 @@ SM_TOL = 1e-6  # relative: our fit vs statsmodels GLM on the person-years
 @pytest.fixture(scope="module")
 def sample():
     return kbz.load_sample()
-
-
-def _quiet(fn, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", StatisticalWarning)
-        return fn(*args, **kwargs)
-
-
-def _term(result, term):
-    return result.tidy().set_index("term").loc[term]
 
 
 @pytest.fixture(scope="module")

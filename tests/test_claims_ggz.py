@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
+from _claims_helpers import quiet as _quiet
+from _claims_helpers import term as _term
 from scipy import stats
 
 import kbz_eval as kbz
-from kbz_eval.errors import SpecificationError, StatisticalWarning
+from kbz_eval.errors import SpecificationError
 
 # Published targets (shared/seeds/004) and the tolerances of the foundation issue.
 PUBLISHED_CHANGE_KBZ, PUBLISHED_CHANGE_CONTROL, CHANGE_TOL = -0.073, -0.018, 0.005
@@ -24,16 +24,6 @@ SE_REL_TOL = 0.10  # bootstrap SE of the new-patient difference vs Welch's SE
 @pytest.fixture(scope="module")
 def sample():
     return kbz.load_sample()
-
-
-def _quiet(fn, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", StatisticalWarning)
-        return fn(*args, **kwargs)
-
-
-def _term(result, term):
-    return result.tidy().set_index("term").loc[term]
 
 
 @pytest.fixture(scope="module")

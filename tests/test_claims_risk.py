@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+from _claims_helpers import quiet as _quiet
 from scipy import stats
 
 import kbz_eval as kbz
-from kbz_eval.errors import DataValidationError, SpecificationError, StatisticalWarning
+from kbz_eval.errors import DataValidationError, SpecificationError
 
 EXACT = 1e-12
-
-
-def _quiet(fn, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", StatisticalWarning)
-        return fn(*args, **kwargs)
 
 
 def _tiny():

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
+from _claims_helpers import quiet as _quiet
+from _claims_helpers import term as _term
 
 import kbz_eval as kbz
 from kbz_eval.errors import DataValidationError, SpecificationError, StatisticalWarning
@@ -25,16 +26,6 @@ SE_REL_TOL = 0.08  # bootstrap SE vs delta-method SE (999 replicates: MC error ~
 @pytest.fixture(scope="module")
 def sample():
     return kbz.load_sample()
-
-
-def _quiet(fn, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", StatisticalWarning)
-        return fn(*args, **kwargs)
-
-
-def _term(result, term):
-    return result.tidy().set_index("term").loc[term]
 
 
 @pytest.fixture(scope="module")

@@ -127,30 +127,29 @@ def _publish(key: str, title: str, result: Result, messages: list[str], cfg: Rep
 
     messages = list(messages)
     drawn, published, plot_data = _suppressed_result(result, cfg)
-    spec_key, spec_title = key, title
 
     fig, ax = new_figure()
     try:
         drawn.plot(ax=ax)
         translate_figure(fig, cfg.language)
-        save_figure(fig, work / "figures" / spec_key)
+        save_figure(fig, work / "figures" / key)
     except (ValueError, TypeError, KeyError):
         # the figure cannot be drawn without its suppressed cells: withhold it
         fig, ax = new_figure()
         ax.set_axis_off()
-        ax.text(0.5, 0.5, f"{spec_title}:\n{disclosure.SUPPRESSED_LABEL[cfg.language]}",
+        ax.text(0.5, 0.5, f"{title}:\n{disclosure.SUPPRESSED_LABEL[cfg.language]}",
                 ha="center", va="center")
         messages.append(f"Figure withheld: it would show cells resting on fewer than "
                         f"{cfg.suppression_threshold} persons.")
-        save_figure(fig, work / "figures" / spec_key)
-    _write_csv(plot_data, work / "figures" / f"{spec_key}.csv")
+        save_figure(fig, work / "figures" / key)
+    _write_csv(plot_data, work / "figures" / f"{key}.csv")
     for name, frame in published.items():
-        _write_csv(frame, work / "tables" / f"{spec_key}__{name}.csv")
+        _write_csv(frame, work / "tables" / f"{key}__{name}.csv")
 
-    png = (work / "figures" / f"{spec_key}.png").read_bytes()
+    png = (work / "figures" / f"{key}.png").read_bytes()
     section = html_report.Section(
-        title=spec_title,
-        key=spec_key,
+        title=title,
+        key=key,
         image=base64.b64encode(png).decode("ascii"),
         paragraphs=[result.headline()] if cfg.language == "en" else [],
         tables=[html_report.display(published["tidy"], cfg.language)],
