@@ -31,9 +31,9 @@ import statsmodels.formula.api as smf  # noqa: E402
 
 import kbz_eval as kbz  # noqa: E402
 from kbz_eval.errors import SpecificationError, StatisticalWarning  # noqa: E402
-from kbz_eval.estimators._linalg import Grouping  # noqa: E402
+from kbz_eval.stats._linalg import Grouping  # noqa: E402
 from kbz_eval.estimators.did import DiDResult  # noqa: E402
-from kbz_eval.estimators.wild_bootstrap import (  # noqa: E402
+from kbz_eval.stats.wild import (  # noqa: E402
     WEBB_POINTS,
     draw_weights,
     wild_cluster_bootstrap,
@@ -578,7 +578,7 @@ def test_plot_with_text_periods_uses_positions(panel):
 
 def test_estimators_do_not_import_matplotlib():
     code = (
-        "import sys, kbz_eval.estimators.did, kbz_eval.estimators.wild_bootstrap; "
+        "import sys, kbz_eval.estimators.did, kbz_eval.stats.wild; "
         "print('matplotlib' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

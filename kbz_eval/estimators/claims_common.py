@@ -19,7 +19,7 @@ table. This module holds what they share:
   persons are resampled with replacement within their stratum (the set of groups they
   were in), keeping all their years, so the correlation of a person's costs over years
   is kept; it is vectorised as a matrix of resampling counts times the per-person sums,
-  and :class:`PersonBootstrap` turns it into BCa (or percentile) intervals, the BCa
+  and :class:`SumsBootstrap` turns it into BCa (or percentile) intervals, the BCa
   acceleration coming from a leave-one-person-out jackknife computed from the same sums;
 * **a Poisson GLM on cell sufficient statistics with person-clustered sandwich
   variance** (:func:`poisson_cell_glm`), exactly the row-level fit;
@@ -36,16 +36,13 @@ year; patients for values about patients), so a report can suppress rows of fewe
 
 from __future__ import annotations
 
-import itertools
-import math
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, special, stats
 
 from kbz_eval import tables
 from kbz_eval.errors import (
@@ -54,23 +51,42 @@ from kbz_eval.errors import (
     StatisticalWarning,
     Violation,
 )
-from kbz_eval.estimators.proportions import check_alpha
+from kbz_eval.stats.bootstrap import (  # noqa: F401  (re-exported for the analyses)
+    SumsBootstrap,
+    bootstrap_inference,
+    jackknife_acceleration,
+    stratified_bootstrap_sums,
+)
+from kbz_eval.stats.glm import PoissonFit, poisson_cell_glm, poisson_newton  # noqa: F401
+from kbz_eval.stats.options import (  # noqa: F401
+    DEFAULT_N_BOOT,
+    MIN_N_BOOT,
+    Adjust,
+    Inference,
+    Interval,
+    Population,
+    PracticeMethod,
+    allowed,
+    check_alpha,
+    check_n_boot,
+    check_option,
+    check_seed,
+)
+from kbz_eval.stats.practice import (  # noqa: F401
+    MAX_ASSIGNMENTS,
+    PERSONS_ONLY,
+    PracticeInference,
+    PracticeSums,
+    practice_assignments,
+    randomisation_p_value,
+)
 
-#: Allowed values of ``population``.
-Population = Literal["minima", "all"]
-POPULATIONS: tuple[str, ...] = ("minima", "all")
-
-#: Allowed values of ``adjust``: no adjustment, or indirect standardisation on
-#: age band × sex (see :mod:`kbz_eval.estimators.risk_adjustment`).
-Adjust = Literal["none", "age_sex"]
-ADJUST_OPTIONS: tuple[str, ...] = ("none", "age_sex")
+POPULATIONS: tuple[str, ...] = allowed("population")
+ADJUST_OPTIONS: tuple[str, ...] = allowed("adjust")
+INTERVAL_OPTIONS: tuple[str, ...] = allowed("interval")
 
 #: The two groups of ``practices.group``; KBZ first.
 GROUPS: tuple[str, str] = ("kbz", "control")
-
-#: Default and smallest number of bootstrap replicates.
-DEFAULT_N_BOOT = 999
-MIN_N_BOOT = 99
 
 #: Cells resting on fewer persons than this get a :class:`StatisticalWarning`.
 MIN_CELL_PERSONS = 10
@@ -78,49 +94,14 @@ MIN_CELL_PERSONS = 10
 #: Fewer practices than this in a group: practice-level variation is poorly known.
 FEW_PRACTICES = 10
 
-#: Most practice relabellings enumerated exactly; above this a seeded random subset.
-MAX_ASSIGNMENTS = 5000
-
-#: Largest number of matrix elements a bootstrap block may hold (memory bound).
-_BLOCK_ELEMENTS = 4_000_000
-
 _TRUE_TEXT = {"true", "1", "yes", "ja", "j", "y", "t"}
 _FALSE_TEXT = {"false", "0", "no", "nee", "n", "f"}
 
 
 # --------------------------------------------------------------------------- options
-def check_choice(name: str, value: Any, allowed: Sequence[Any]) -> Any:
-    """Raise :class:`SpecificationError` unless ``value`` is one of ``allowed``."""
-    if not isinstance(value, str) or value not in allowed:
-        raise SpecificationError(
-            f"The value for `{name}` must be one of {list(allowed)}, but {value!r} was "
-            "passed."
-        )
-    return value
-
-
-def check_n_boot(n_boot: Any) -> int:
-    """``n_boot`` as an integer of at least :data:`MIN_N_BOOT`."""
-    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or (
-        n_boot < MIN_N_BOOT
-    ):
-        raise SpecificationError(
-            f"The value for `n_boot` must be an integer of at least {MIN_N_BOOT} "
-            f"({DEFAULT_N_BOOT} is the default), but {n_boot!r} was passed."
-        )
-    return int(n_boot)
-
-
-def check_seed(seed: Any) -> int | None:
-    """``seed`` as a non-negative integer or ``None``."""
-    if seed is not None and (
-        isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
-    ):
-        raise SpecificationError(
-            f"The value for `seed` must be a non-negative integer or None, but {seed!r} "
-            "was passed."
-        )
-    return None if seed is None else int(seed)
+def check_choice(name: str, value: Any, allowed_values: Sequence[Any]) -> Any:
+    """:func:`kbz_eval.stats.options.check_option` with explicit allowed values."""
+    return check_option(name, value, allowed_values)
 
 
 def check_year(name: str, value: Any, available: Iterable[int]) -> int:
@@ -505,330 +486,7 @@ def person_cell_matrix(person: np.ndarray, cell: np.ndarray, n_persons: int, n_c
     return np.hstack(blocks) if blocks else np.zeros((n_persons, 0))
 
 
-def stratified_bootstrap_sums(matrix: np.ndarray, strata: np.ndarray, *, n_boot: int,
-                              seed: int | None) -> np.ndarray:
-    """Column sums of ``matrix`` over persons resampled with replacement within strata.
-
-    Parameters
-    ----------
-    matrix
-        ``(n_persons, k)`` per-person sums (see :func:`person_cell_matrix`).
-    strata
-        Stratum code per person; each stratum keeps its size in every replicate.
-    n_boot
-        Number of replicates.
-    seed
-        Seed of ``numpy.random.default_rng``; strata are drawn in sorted order and
-        replicates in blocks, so the same seed gives the same replicates.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(n_boot, k)``: the column sums of every replicate.
-
-    Notes
-    -----
-    Each replicate draws ``n_s`` persons with replacement from every stratum of size
-    ``n_s``; the number of times each person is drawn (a multinomial count) multiplies
-    their row. Counts are built from uniform index draws with one ``bincount`` per
-    block, and summed with one matrix product, so no Python loop runs over replicates.
-    """
-    rng = np.random.default_rng(seed)
-    matrix = np.asarray(matrix, dtype=float)
-    out = np.zeros((n_boot, matrix.shape[1]))
-    for s in np.unique(strata):
-        members = np.flatnonzero(strata == s)
-        n_s = members.size
-        sub = matrix[members]
-        block = max(1, min(n_boot, _BLOCK_ELEMENTS // max(n_s, 1)))
-        for start in range(0, n_boot, block):
-            b = min(block, n_boot - start)
-            draws = rng.integers(0, n_s, size=(b, n_s))
-            draws += (np.arange(b) * n_s)[:, None]
-            counts = np.bincount(draws.ravel(), minlength=b * n_s).reshape(b, n_s)
-            out[start:start + b] += counts @ sub
-    return out
-
-
-def jackknife_acceleration(jackknife: np.ndarray, strata: np.ndarray) -> float:
-    """BCa acceleration from leave-one-person-out values, stratum by stratum.
-
-    ``U_i = (n_s − 1)(mean_s θ₍ⱼ₎ − θ₍ᵢ₎)`` within each stratum ``s``;
-    ``a = Σ U³ / (6 (Σ U²)^{3/2})``. Non-finite values are left out.
-    """
-    jack = np.asarray(jackknife, dtype=float)
-    ok = np.isfinite(jack)
-    codes = np.asarray(strata)[ok]
-    values = jack[ok]
-    n_s = np.bincount(codes)
-    mean_s = np.bincount(codes, weights=values) / np.maximum(n_s, 1)
-    u = (n_s[codes] - 1) * (mean_s[codes] - values)
-    den = np.sum(u**2)
-    return float(np.sum(u**3) / (6 * den**1.5)) if den > 0 else 0.0
-
-
-def bootstrap_inference(estimate: float, replicates: np.ndarray, *, alpha: float,
-                        null: float = 0.0, acceleration: float | None = None
-                        ) -> dict[str, float]:
-    """Bootstrap standard error, interval and two-sided p-value.
-
-    With ``acceleration=None`` the interval is the percentile interval and the p-value
-    the percentile-bootstrap test of ``estimate == null``:
-    ``2 * min(1 + #{θ* ≤ null}, 1 + #{θ* ≥ null}) / (B + 1)``, capped at 1.
-
-    With an ``acceleration`` (see :func:`jackknife_acceleration`) the interval is the
-    bias-corrected and accelerated (BCa) interval, ``z0 = Φ⁻¹(#{θ* < θ̂}/B)`` (ties
-    count half), and the p-value is the BCa test that inverts it: ``null`` sits at the
-    BCa quantile of level ``p/2`` or ``1 − p/2``. Both p-values agree with their
-    interval: ``p < alpha`` exactly when ``null`` is outside it (up to replicate
-    granularity). Replicates that are not finite (e.g. an empty cell in a replicate)
-    are left out.
-    """
-    reps = np.asarray(replicates, dtype=float)
-    reps = reps[np.isfinite(reps)]
-    nan = {"std_error": np.nan, "ci_lower": np.nan, "ci_upper": np.nan, "p_value": np.nan}
-    if reps.size < 2 or not np.isfinite(estimate):
-        return nan
-    b = reps.size
-    se = float(np.std(reps, ddof=1))
-    if acceleration is None or not np.isfinite(acceleration) or se == 0:
-        lo, hi = np.quantile(reps, [alpha / 2, 1 - alpha / 2])
-        below = 1 + np.count_nonzero(reps <= null)
-        above = 1 + np.count_nonzero(reps >= null)
-        p = min(1.0, 2 * min(below, above) / (b + 1))
-        return {"std_error": se, "ci_lower": float(lo), "ci_upper": float(hi),
-                "p_value": float(p)}
-    a = float(acceleration)
-    share = (np.count_nonzero(reps < estimate) + 0.5 * np.count_nonzero(reps == estimate)) / b
-    share = min(max(share, 0.5 / b), 1 - 0.5 / b)
-    z0 = special.ndtri(share)
-    z = special.ndtri(np.array([alpha / 2, 1 - alpha / 2]))
-    levels = special.ndtr(z0 + (z0 + z) / (1 - a * (z0 + z)))
-    lo, hi = np.quantile(reps, levels)
-    # p-value: the level at which the null is a BCa bound
-    q = (np.count_nonzero(reps < null) + 0.5 * np.count_nonzero(reps == null) + 0.5) / (b + 1)
-    w = special.ndtri(q) - z0
-    denom = 1 + a * w
-    if denom <= 0:
-        p = 1.0 / (b + 1)
-    else:
-        z_null = w / denom - z0
-        p = float(min(1.0, 2 * special.ndtr(-abs(z_null))))
-    return {"std_error": se, "ci_lower": float(lo), "ci_upper": float(hi),
-            "p_value": float(p)}
-
-
-#: Allowed values of ``interval`` (bootstrap intervals).
-Interval = Literal["bca", "percentile"]
-INTERVAL_OPTIONS: tuple[str, ...] = ("bca", "percentile")
-
-
-class PersonBootstrap:
-    """Estimates, bootstrap replicates and jackknife values of a statistic of sums.
-
-    Parameters
-    ----------
-    statistic
-        Function of a ``(rows, k)`` array of column sums returning a dict of arrays whose
-        first axis is the row (the estimate for one row of sums, replicates for many).
-    matrix
-        ``(n_persons, k)`` per-person sums.
-    strata
-        Bootstrap stratum per person.
-    n_boot, seed
-        Replicates and seed (see :func:`stratified_bootstrap_sums`).
-    interval
-        ``"bca"``: bias-corrected and accelerated intervals, acceleration from the
-        leave-one-person-out jackknife (computed as total − one person's sums, so no
-        refitting); ``"percentile"``: percentile intervals.
-    """
-
-    def __init__(self, statistic: Any, matrix: np.ndarray, strata: np.ndarray, *,
-                 n_boot: int, seed: int | None, interval: str) -> None:
-        total = matrix.sum(axis=0, keepdims=True)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            self.estimate = statistic(total)
-            self.replicates = statistic(stratified_bootstrap_sums(
-                matrix, strata, n_boot=n_boot, seed=seed))
-            self.jackknife = statistic(total - matrix) if interval == "bca" else None
-        self.strata = strata
-        self.interval = interval
-
-    def infer(self, term: str, index: tuple[int, ...] = (), *, alpha: float,
-              null: float = 0.0) -> dict[str, float]:
-        """``estimate`` and its bootstrap inference for ``term`` (at ``index``)."""
-        sel = (slice(None), *index)
-        value = float(self.estimate[term][sel][0])
-        acc = None
-        if self.jackknife is not None:
-            acc = jackknife_acceleration(self.jackknife[term][sel], self.strata)
-        return {"estimate": value,
-                **bootstrap_inference(value, self.replicates[term][sel], alpha=alpha,
-                                      null=null, acceleration=acc)}
-
-
-# --------------------------------------------------------------------------- Poisson GLM
-@dataclass
-class PoissonFit:
-    """A Poisson GLM (log link, log-exposure offset) with a person-clustered sandwich."""
-
-    coef: np.ndarray
-    vcov: np.ndarray
-    n_clusters: int
-    n_obs: int
-    converged: bool
-
-    def contrast(self, weights: np.ndarray, alpha: float) -> dict[str, float]:
-        """Linear combination ``w'β`` on the log scale, returned exponentiated."""
-        w = np.asarray(weights, dtype=float)
-        est = float(w @ self.coef)
-        se = float(np.sqrt(max(w @ self.vcov @ w, 0.0)))
-        z = stats.norm.ppf(1 - alpha / 2)
-        p = float(2 * stats.norm.sf(abs(est) / se)) if se > 0 else np.nan
-        return {"log_estimate": est, "log_std_error": se, "estimate": math.exp(est),
-                "ci_lower": math.exp(est - z * se), "ci_upper": math.exp(est + z * se),
-                "p_value": p}
-
-
-def poisson_newton(X: np.ndarray, y: np.ndarray, offset: np.ndarray, *,
-                   max_iter: int = 100, tol: float = 1e-10) -> tuple[np.ndarray, bool]:
-    """Poisson maximum likelihood (log link, offset) by Newton steps with halving.
-
-    Batched: ``y`` and ``offset`` may be ``(m,)`` or ``(P, m)`` for ``P`` fits sharing the
-    design ``X`` (``(m, k)``); returns ``(P, k)`` coefficients (or ``(k,)``) and whether
-    every fit converged.
-    """
-    single = np.ndim(y) == 1
-    Y = np.atleast_2d(np.asarray(y, dtype=float))
-    off = np.atleast_2d(np.asarray(offset, dtype=float))
-    n_fit = Y.shape[0]
-    # start: intercept-like least squares of log((y + .5) / exposure) on X
-    target = np.log((Y + 0.5) / np.exp(off))
-    beta = np.linalg.lstsq(X, target.T, rcond=None)[0].T.copy()
-
-    def loglik(b: np.ndarray) -> np.ndarray:
-        eta = b @ X.T + off
-        return (Y * eta - np.exp(eta)).sum(axis=1)
-
-    ll = loglik(beta)
-    converged = np.zeros(n_fit, dtype=bool)
-    for _ in range(max_iter):
-        eta = beta @ X.T + off
-        mu = np.exp(eta)
-        grad = (Y - mu) @ X
-        hess = np.einsum("pm,mk,ml->pkl", mu, X, X)
-        step = np.linalg.solve(hess, grad[..., None])[..., 0]
-        t = np.ones(n_fit)
-        new = beta + step
-        new_ll = loglik(new)
-        for _ in range(30):
-            worse = new_ll < ll - 1e-12 * np.abs(ll)
-            if not worse.any():
-                break
-            t = np.where(worse, t / 2, t)
-            new = beta + t[:, None] * step
-            new_ll = loglik(new)
-        change = np.abs(new - beta).max(axis=1)
-        beta, ll = new, new_ll
-        converged = change < tol * (1 + np.abs(beta).max(axis=1))
-        if converged.all():
-            break
-    return (beta[0] if single else beta), bool(converged.all())
-
-
-def poisson_cell_glm(y: np.ndarray, exposure: np.ndarray, row_cell: np.ndarray,
-                     cell_design: np.ndarray, person: np.ndarray, n_persons: int
-                     ) -> PoissonFit:
-    """Poisson GLM whose design is constant within cells, with person-clustered variance.
-
-    Parameters
-    ----------
-    y, exposure
-        Count and insured years per row (person-year).
-    row_cell
-        Cell code per row (``0 .. n_cells - 1``).
-    cell_design
-        ``(n_cells, k)`` design row of each cell (full column rank over used cells).
-    person, n_persons
-        Cluster (person) code per row.
-
-    Returns
-    -------
-    PoissonFit
-
-    Notes
-    -----
-    With a design that is constant within cells the Poisson likelihood depends on the
-    data only through the cell sums of counts and exposures, so the fit on the cell sums
-    gives exactly the row-level estimates. The cluster-robust (sandwich) variance uses
-    the per-person score ``s_i = Σ_rows x_cell (y − exposure · λ_cell)``:
-    ``V = c · B⁻¹ (Σ_i s_i s_iᵀ) B⁻¹`` with ``B = Σ_cells μ_cell x xᵀ`` and the usual
-    small-sample factor ``c = G/(G − 1) · (N − 1)/(N − k)`` (as statsmodels' ``cluster``
-    covariance and Stata's CR1).
-    """
-    n_cells, k = cell_design.shape
-    Y = np.bincount(row_cell, weights=y, minlength=n_cells)
-    E = np.bincount(row_cell, weights=exposure, minlength=n_cells)
-    used = E > 0
-    Xu = cell_design[used]
-    coef, ok = poisson_newton(Xu, Y[used], np.log(E[used]))
-    lam = np.zeros(n_cells)
-    lam[used] = np.exp(Xu @ coef)
-    mu = E * lam
-    bread = (cell_design * mu[:, None]).T @ cell_design
-    resid = y - exposure * lam[row_cell]
-    # per person and cell residual sums, then per-person scores
-    pc = sparse.coo_matrix((resid, (person, row_cell)), shape=(n_persons, n_cells)).tocsr()
-    scores = pc @ cell_design
-    meat = scores.T @ scores
-    inv = np.linalg.inv(bread)
-    n_obs = len(y)
-    g = int(np.unique(person).size)
-    factor = g / (g - 1) * (n_obs - 1) / (n_obs - k) if g > 1 and n_obs > k else 1.0
-    vcov = factor * inv @ meat @ inv
-    return PoissonFit(coef=coef, vcov=vcov, n_clusters=g, n_obs=n_obs, converged=ok)
-
-
 # --------------------------------------------------------------------------- practices
-def practice_assignments(is_kbz: np.ndarray, *, seed: int | None,
-                         max_assignments: int = MAX_ASSIGNMENTS) -> tuple[np.ndarray, bool]:
-    """Relabellings of the practices with the same number of KBZ practices.
-
-    Returns a boolean matrix (assignments × practices), the observed assignment first,
-    and whether every relabelling was enumerated (exact) or a seeded random subset.
-    """
-    is_kbz = np.asarray(is_kbz, dtype=bool)
-    n, n_k = is_kbz.size, int(is_kbz.sum())
-    total = math.comb(n, n_k)
-    if total <= max_assignments:
-        rows = np.zeros((total, n), dtype=bool)
-        for i, combo in enumerate(itertools.combinations(range(n), n_k)):
-            rows[i, list(combo)] = True
-        observed = np.all(rows == is_kbz, axis=1)
-        rows = np.vstack([is_kbz[None, :], rows[~observed]])
-        return rows, True
-    rng = np.random.default_rng(seed)
-    keys = rng.random((max_assignments - 1, n))
-    order = np.argsort(keys, axis=1)[:, :n_k]
-    rows = np.zeros((max_assignments - 1, n), dtype=bool)
-    np.put_along_axis(rows, order, True, axis=1)
-    return np.vstack([is_kbz[None, :], rows]), False
-
-
-def randomisation_p_value(statistics: np.ndarray, *, null: float = 0.0) -> float:
-    """Two-sided randomisation p-value; ``statistics[0]`` is the observed one.
-
-    The share of relabellings (the observed one included) whose statistic is at least as
-    far from ``null`` as the observed statistic.
-    """
-    s = np.asarray(statistics, dtype=float)
-    s = s[np.isfinite(s)]
-    if s.size < 2:
-        return np.nan
-    dist = np.abs(s - null)
-    return float(np.mean(dist >= dist[0] - 1e-12 * max(1.0, abs(dist[0]))))
-
-
 def practice_year_sums(cp: ClaimsPanel, years: Sequence[int], columns: Sequence[str]
                        ) -> tuple[np.ndarray, np.ndarray]:
     """Sums per practice × year of ``columns``: array ``(practices, years, columns)``.

@@ -23,7 +23,8 @@ import pandas as pd
 from scipy import stats
 
 from kbz_eval.errors import SpecificationError, StatisticalWarning
-from kbz_eval.estimators._linalg import (
+from kbz_eval.results import Result, tidy_frame
+from kbz_eval.stats._linalg import (
     COLLINEARITY_TOL,
     Grouping,
     demeaned_period_dummies,
@@ -32,12 +33,11 @@ from kbz_eval.estimators._linalg import (
     relative_residual_norm,
     residualize,
 )
-from kbz_eval.estimators.wild_bootstrap import (
+from kbz_eval.stats.wild import (
     WEBB_BELOW,
     WildBootstrapResult,
     wild_cluster_bootstrap,
 )
-from kbz_eval.results import Result, tidy_frame
 
 #: Allowed values of ``wild_bootstrap``.
 WildBootstrapOption = Literal["auto"] | bool
@@ -844,7 +844,7 @@ def did(
     2008; MacKinnon & Webb 2017). The wild cluster bootstrap is the restricted variant
     (WCR, null imposed) with Rademacher weights, or Webb's six-point weights when there
     are fewer than 12 clusters; the p-value is symmetric and the interval comes from
-    inverting the bootstrap test (see :mod:`kbz_eval.estimators.wild_bootstrap`). It is
+    inverting the bootstrap test (see :mod:`kbz_eval.stats.wild`). It is
     available when units are nested in clusters (the usual case). With very few treated
     clusters (say fewer than 5) even the bootstrap can mislead (MacKinnon & Webb 2017):
     consider randomisation inference.

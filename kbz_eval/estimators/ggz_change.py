@@ -334,7 +334,7 @@ def ggz_change(
                                                    - out["change_control_age_sex"])
         return out
 
-    boot = cc.PersonBootstrap(statistics, matrix, strata, n_boot=n_boot, seed=seed,
+    boot = cc.SumsBootstrap(statistics, matrix, strata, n_boot=n_boot, seed=seed,
                               interval=interval)
     est = boot.estimate
 

@@ -23,18 +23,7 @@ import numpy as np
 from scipy import stats
 
 from kbz_eval.errors import SpecificationError
-
-
-def check_alpha(alpha: Any) -> float:
-    """``alpha`` as a float, or :class:`SpecificationError` unless 0 < alpha < 1."""
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) or not (
-        0 < float(alpha) < 1
-    ):
-        raise SpecificationError(
-            f"The value for `alpha` must be a number strictly between 0 and 1 (e.g. 0.05 "
-            f"for 95% intervals), but {alpha!r} was passed."
-        )
-    return float(alpha)
+from kbz_eval.stats.options import check_alpha  # noqa: F401  (re-exported)
 
 
 def z_value(alpha: float) -> float:

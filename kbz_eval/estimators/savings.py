@@ -299,7 +299,7 @@ def savings(
             "the cost per insured year and the saving are not defined there."
         )
     kw = {"n_years": n_years, "b": b, "t": t, "financing": financing, "adjusted": adjusted}
-    boot = cc.PersonBootstrap(lambda sums: _statistics(sums, **kw), matrix, cp.strata,
+    boot = cc.SumsBootstrap(lambda sums: _statistics(sums, **kw), matrix, cp.strata,
                               n_boot=n_boot, seed=seed, interval=interval)
     est = boot.estimate
 

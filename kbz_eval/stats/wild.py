@@ -33,7 +33,7 @@ from typing import Literal
 import numpy as np
 from scipy import stats
 
-from kbz_eval.estimators._linalg import Grouping
+from kbz_eval.stats._linalg import Grouping
 
 WeightType = Literal["rademacher", "webb"]
 
