@@ -31,14 +31,14 @@ import statsmodels.formula.api as smf  # noqa: E402
 
 import kbz_eval as kbz  # noqa: E402
 from kbz_eval.errors import SpecificationError, StatisticalWarning  # noqa: E402
-from kbz_eval.stats._linalg import Grouping  # noqa: E402
 from kbz_eval.estimators.did import DiDResult  # noqa: E402
+from kbz_eval.results import TIDY_COLUMNS  # noqa: E402
+from kbz_eval.stats._linalg import Grouping  # noqa: E402
 from kbz_eval.stats.wild import (  # noqa: E402
     WEBB_POINTS,
     draw_weights,
     wild_cluster_bootstrap,
 )
-from kbz_eval.results import TIDY_COLUMNS  # noqa: E402
 
 #: Agreement with an independent dummy-variable regression (float64 round-off only).
 COEF_TOL = 1e-8
