@@ -15,8 +15,8 @@ machinery serves them all:
     this is exactly the CR2 (Bell–McCaffrey) variance, ``s²_kbz/n_kbz + s²_ctl/n_ctl``;
     for smooth statistics it is its linearised equivalent;
   - ``practice_method="cr2"``: a t interval and test with Welch–Satterthwaite degrees of
-    freedom from the two groups' variance components (the Bell–McCaffrey degrees of
-    freedom of the two-group contrast);
+    freedom from the two groups' variance components (the Bell–McCaffrey approximation
+    with a separate variance per group);
   - ``practice_method="wild"`` (default): a **wild cluster bootstrap-t** of the practice
     scores (Kline & Santos 2012 score bootstrap; the jackknife deviations are the scores),
     one Webb six-point weight per practice (Webb 2023), studentised in every replicate;
@@ -261,7 +261,7 @@ class PracticeInference:
         else:
             base += ("delete-one-practice jackknife variance stratified by group (CR2 for "
                      "a difference of means) with a t reference on Welch–Satterthwaite "
-                     "(Bell–McCaffrey) degrees of freedom")
+                     "degrees of freedom")
         if self.assignments is not None:
             base += (f"; randomisation p-value over {self.n_assignments} "
                      f"{'(all)' if self.exact else 'random'} relabellings of the practices "

@@ -6,7 +6,10 @@ import math
 
 
 def format_p(p: float, *, decimal: str = ".", floor: float = 0.001) -> str:
-    """``"p = 0.023"``, ``"p < 0.001"`` or ``"p = n/a"``.
+    """``"p = 0.023"``, ``"p = 0.41"``, ``"p < 0.001"`` or ``"p = n/a"``.
+
+    Three decimals below 0.1, two above; below ``floor`` only the bound is written, so
+    a p-value never reads as 0 or as 2.34e-15.
 
     Parameters
     ----------
@@ -19,15 +22,13 @@ def format_p(p: float, *, decimal: str = ".", floor: float = 0.001) -> str:
     """
     if p is None or not math.isfinite(float(p)):
         return "p = n/a"
-    p = float(p)
+    p = min(max(float(p), 0.0), 1.0)
     if p < floor:
         text = f"p < {floor:g}"
-    elif p >= 0.995:
-        text = "p = 1.00" if p >= 0.9995 else f"p = {p:.3f}"
+    elif p < 0.1:
+        text = f"p = {p:.3f}"
     else:
-        text = f"p = {p:.2g}" if p >= 0.01 else f"p = {p:.3f}"
-        if p >= 0.01 and len(text) < 8 and "." in text:
-            text = f"p = {p:.2f}"
+        text = f"p = {p:.2f}"
     return text.replace(".", decimal) if decimal != "." else text
 
 

@@ -1,0 +1,177 @@
+"""The shared statistics layer: options, practice-level inference, Holm, p-values."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from kbz_eval.errors import SpecificationError
+from kbz_eval.stats.multiplicity import holm, mark_family
+from kbz_eval.stats.options import allowed, check_option
+from kbz_eval.stats.practice import (
+    PracticeInference,
+    PracticeSums,
+    impossible_message,
+    practice_assignments,
+    randomisation_p_value,
+)
+from kbz_eval.stats.pvalues import format_p
+from kbz_eval.stats.sandwich import bell_mccaffrey_df, cr1_factor, cr2_vcov
+
+
+def test_check_option_message_names_option_values_and_value():
+    assert check_option("inference", "practice") == "practice"
+    with pytest.raises(SpecificationError, match=r"The value for `inference` must be one of "
+                       r"\['practice', 'person'\], but 'persons' was passed"):
+        check_option("inference", "persons")
+    with pytest.raises(SpecificationError, match="`flag`"):
+        check_option("flag", 1, (True, False))  # 1 == True but is not an allowed value
+
+
+def test_every_declared_option_has_values():
+    for name in ("population", "adjust", "interval", "inference", "practice_method"):
+        assert len(allowed(name)) >= 2
+
+
+def _difference_of_means(sums):
+    """Statistic of group × cell sums: mean of y per unit, KBZ − control (one cell)."""
+    y_k, y_c, n_k, n_c = sums[:, 0], sums[:, 1], sums[:, 2], sums[:, 3]
+    return {"diff": y_k / n_k - y_c / n_c}
+
+
+def _practice_means(rng, n_k, n_c):
+    y = rng.normal(size=n_k + n_c)
+    is_kbz = np.arange(n_k + n_c) < n_k
+    sums = np.stack([y, np.ones_like(y)], axis=1)[:, :, None]  # (P, 2 values, 1 cell)
+    return y, is_kbz, PracticeSums(sums, is_kbz, tuple(str(i) for i in range(y.size)))
+
+
+def test_jackknife_of_a_difference_of_means_is_welch():
+    """For a difference of practice means the practice-level variance is
+    s²_k/n_k + s²_c/n_c and the df Welch–Satterthwaite: scipy's Welch test."""
+    rng = np.random.default_rng(3)
+    y, is_kbz, ps = _practice_means(rng, 5, 7)
+    inf = PracticeInference(_difference_of_means, ps, method="cr2", randomisation=False)
+    r = inf.infer("diff")
+    a, b = y[is_kbz], y[~is_kbz]
+    se = math.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+    welch = sps.ttest_ind(a, b, equal_var=False)
+    assert r["estimate"] == pytest.approx(a.mean() - b.mean(), rel=1e-12)
+    assert r["std_error"] == pytest.approx(se, rel=1e-10)
+    assert r["p_value"] == pytest.approx(welch.pvalue, rel=1e-8)
+    v_a, v_b = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    df = (v_a + v_b) ** 2 / (v_a**2 / (a.size - 1) + v_b**2 / (b.size - 1))
+    assert r["df"] == pytest.approx(df, rel=1e-10)
+
+
+def test_cr2_of_a_two_group_regression_equals_the_jackknife_and_welch_df():
+    """Independent check: CR2 (Bell–McCaffrey) of OLS on a group dummy, one observation
+    per cluster, equals the practice jackknife. Its BM df under the homoskedastic working
+    model are the design-only Satterthwaite value; the practice layer's df plug in each
+    group's own variance (Welch), the BM approximation with a variance per group."""
+    rng = np.random.default_rng(5)
+    y, is_kbz, ps = _practice_means(rng, 4, 6)
+    X = np.column_stack([np.ones(y.size), is_kbz.astype(float)])
+    beta = np.linalg.lstsq(X, y, rcond=None)[0]
+    vcov, adj = cr2_vcov(X, y - X @ beta, np.arange(y.size))
+    r = PracticeInference(_difference_of_means, ps, method="cr2",
+                          randomisation=False).infer("diff")
+    assert math.sqrt(vcov[1, 1]) == pytest.approx(r["std_error"], rel=1e-10)
+    n1, n2 = 4, 6
+    design_df = (1 / n1 + 1 / n2) ** 2 / (1 / (n1**2 * (n1 - 1)) + 1 / (n2**2 * (n2 - 1)))
+    assert bell_mccaffrey_df(X, np.array([0.0, 1.0]), adj) == pytest.approx(design_df,
+                                                                             rel=1e-10)
+
+
+def test_cr1_factor():
+    assert cr1_factor(10, 100, 3) == pytest.approx(10 / 9 * 99 / 97)
+    assert cr1_factor(1, 100, 3) == 1.0
+
+
+def test_wild_bootstrap_p_value_is_never_zero_and_interval_inverts_it():
+    rng = np.random.default_rng(8)
+    y, is_kbz, ps = _practice_means(rng, 6, 6)
+    y[is_kbz] += 50.0  # a huge effect
+    ps = PracticeSums(np.stack([y, np.ones_like(y)], axis=1)[:, :, None], is_kbz,
+                      ps.practice_ids)
+    inf = PracticeInference(_difference_of_means, ps, method="wild", n_boot=999, seed=1)
+    r = inf.infer("diff")
+    assert r["p_value"] == pytest.approx(1 / 1000)
+    assert r["ci_lower"] > 0
+    # at the interval's limits the test is on the edge of rejection
+    for limit in (r["ci_lower"], r["ci_upper"]):
+        inside = inf.infer("diff", null=limit + np.sign(r["estimate"] - limit) * 1e-6)
+        assert inside["p_value"] >= 0.05 - 1e-9
+    outside = inf.infer("diff", null=r["ci_upper"] + 1e-3)
+    assert outside["p_value"] <= 0.05 + 1e-3
+
+
+def test_one_practice_in_a_group_gives_no_practice_level_number():
+    rng = np.random.default_rng(1)
+    y, is_kbz, ps = _practice_means(rng, 1, 5)
+    r = PracticeInference(_difference_of_means, ps).infer("diff")
+    assert np.isfinite(r["estimate"])
+    assert all(np.isnan(r[k]) for k in ("std_error", "ci_lower", "ci_upper", "p_value"))
+    assert "impossible" in impossible_message(1, 5)
+    assert impossible_message(2, 2) is None
+
+
+def test_randomisation_is_exact_and_its_smallest_p_is_one_over_assignments():
+    rng = np.random.default_rng(2)
+    y, is_kbz, ps = _practice_means(rng, 4, 4)
+    y[is_kbz] += 100.0
+    ps = PracticeSums(np.stack([y, np.ones_like(y)], axis=1)[:, :, None], is_kbz,
+                      ps.practice_ids)
+    inf = PracticeInference(_difference_of_means, ps)
+    assert inf.exact and inf.n_assignments == math.comb(8, 4)
+    # the observed split and its mirror image are the two most extreme
+    assert inf.infer("diff")["p_randomisation"] == pytest.approx(2 / 70)
+    rows, exact = practice_assignments(np.arange(30) < 15, seed=0)
+    assert not exact and rows.shape == (5000, 30) and (rows.sum(axis=1) == 15).all()
+    assert randomisation_p_value(np.array([np.nan, 1.0, 2.0])) != randomisation_p_value(
+        np.array([3.0, 1.0, 2.0]))
+
+
+def test_layout_matches_person_cell_matrix_convention():
+    sums = np.arange(2 * 2 * 3, dtype=float).reshape(2, 2, 3)  # 2 practices, 2 values
+    ps = PracticeSums(sums, np.array([True, False]), ("A", "B"))
+    row = ps.observed()[0]
+    # value 0: KBZ cells (practice A), control cells (practice B); then value 1
+    assert list(row) == [0, 1, 2, 6, 7, 8, 3, 4, 5, 9, 10, 11]
+    loo = ps.leave_one_out()
+    assert list(loo[0]) == [0, 0, 0, 6, 7, 8, 0, 0, 0, 9, 10, 11]
+
+
+def test_holm_equals_statsmodels_and_ignores_nan():
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.array([0.01, 0.04, 0.03, np.nan, 0.005, 0.5])
+    ok = np.isfinite(p)
+    out = holm(p)
+    assert np.isnan(out[3])
+    np.testing.assert_allclose(out[ok], multipletests(p[ok], method="holm")[1])
+
+
+def test_mark_family_keeps_primary_and_adjusts_the_rest():
+    import pandas as pd
+
+    tidy = pd.DataFrame({"term": ["a", "b", "c", "a_persons_only"],
+                         "p_value": [0.01, 0.02, 0.03, 0.001]})
+    out = mark_family(tidy, ["a"])
+    assert list(out["role"]) == ["primary", "secondary", "secondary", "persons only"]
+    assert out["p_adjusted"].iloc[0] == 0.01
+    assert list(out["p_adjusted"].iloc[1:3]) == [0.04, 0.04]
+    assert np.isnan(out["p_adjusted"].iloc[3])
+
+
+@pytest.mark.parametrize("p, en, nl", [
+    (0.0, "p < 0.001", "p < 0,001"), (2.34e-15, "p < 0.001", "p < 0,001"),
+    (0.0123, "p = 0.012", "p = 0,012"), (0.4, "p = 0.40", "p = 0,40"),
+    (float("nan"), "p = n/a", "p = n/a"),
+])
+def test_format_p(p, en, nl):
+    assert format_p(p) == en
+    assert format_p(p, decimal=",") == nl
