@@ -175,3 +175,21 @@ def test_mark_family_keeps_primary_and_adjusts_the_rest():
 def test_format_p(p, en, nl):
     assert format_p(p) == en
     assert format_p(p, decimal=",") == nl
+
+
+def test_wild_falls_back_to_cr2_with_two_practices_in_a_group():
+    rng = np.random.default_rng(4)
+    y, is_kbz, ps = _practice_means(rng, 2, 5)
+    inf = PracticeInference(_difference_of_means, ps, method="wild")
+    r = inf.infer("diff")
+    cr2 = PracticeInference(_difference_of_means, ps, method="cr2").infer("diff")
+    assert inf.method == "cr2" and "at least 3 practices" in inf.describe()
+    assert np.isfinite(r["ci_upper"]) and r["ci_upper"] == pytest.approx(cr2["ci_upper"])
+
+
+def test_no_variation_between_practices_gives_a_point_interval():
+    is_kbz = np.arange(6) < 3
+    sums = np.stack([np.ones(6), np.ones(6)], axis=1)[:, :, None]
+    ps = PracticeSums(sums, is_kbz, tuple("abcdef"))
+    r = PracticeInference(_difference_of_means, ps).infer("diff")
+    assert r["std_error"] == 0 and r["ci_lower"] == r["ci_upper"] == 0

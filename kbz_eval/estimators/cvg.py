@@ -474,6 +474,11 @@ def _fmt_signed(x: float, digits: int = 2) -> str:
 
 
 # =========================================================================== trajectory
+#: What a before/after change of KBZ patients alone cannot show, said wherever it is shown.
+NO_COMPARISON = ("no comparison group: an uncontrolled before/after change of the patients "
+                 "selected for KBZ; regression to the mean is not excluded")
+
+
 @dataclass(repr=False)
 class CvgTrajectoryResult(Result):
     """Result of :func:`cvg_trajectory`.
@@ -542,7 +547,7 @@ class CvgTrajectoryResult(Result):
             f"mean CVG {path}; change at measurement {last} vs 1 (mixed model, all "
             f"patients) {_fmt_signed(row['estimate'])} ({level} CI "
             f"{row['ci_lower']:.2f} to {row['ci_upper']:.2f}); completers only "
-            f"{_fmt_signed(comp['estimate'])} (n={int(comp['n'])})"
+            f"{_fmt_signed(comp['estimate'])} (n={int(comp['n'])}); {NO_COMPARISON}"
         )
 
 
@@ -683,7 +688,8 @@ def cvg_trajectory(cvg: pd.DataFrame, *, alpha: float = 0.05) -> CvgTrajectoryRe
         "patient and is unbiased if dropout depends only on marks observed earlier "
         "(missing at random). Sensitivity check: mean paired change among completers "
         "(patients with every measurement), t interval. Responsiveness: standardised "
-        "response mean and effect size per step, delta-method intervals."
+        "response mean and effect size per step, delta-method intervals. The change is "
+        f"not an effect of KBZ: {NO_COMPARISON}."
     )
     return CvgTrajectoryResult(
         estimates=estimates,

@@ -34,6 +34,16 @@ PracticeMethod = Literal["wild", "cr2"]
 WeightType = Literal["rademacher", "webb"]
 #: Small-sample variance of a cluster sandwich.
 Sandwich = Literal["CR1", "CR2"]
+#: Placebo-in-space statistic of a synthetic control: the post/pre RMSPE ratio, the
+#: post-period RMSPE, or ``"auto"`` (the ratio unless a pre-period fit is exact).
+PlaceboStatistic = Literal["auto", "ratio", "post_rmspe"]
+
+#: Wild cluster bootstrap of :func:`kbz_eval.did`: ``"auto"`` (when clusters are few),
+#: always (``True``) or never (``False``).
+WildBootstrap = Literal["auto", True, False]
+#: Random intercept of the workforce change model: per respondent, per location
+#: (practice), or ``"auto"`` (respondent when respondents answer repeatedly).
+RandomIntercept = Literal["auto", "respondent", "location"]
 
 #: option name → its Literal; :func:`check_option` reads the allowed values from here.
 CHOICES: dict[str, Any] = {
@@ -45,6 +55,9 @@ CHOICES: dict[str, Any] = {
     "practice_method": PracticeMethod,
     "weights": WeightType,
     "vcov": Sandwich,
+    "wild_bootstrap": WildBootstrap,
+    "random_intercept": RandomIntercept,
+    "placebo_statistic": PlaceboStatistic,
 }
 
 #: Smallest and default number of bootstrap replicates.
@@ -131,5 +144,7 @@ def check_seed(seed: Any) -> int | None:
 __all__ = [
     "Adjust", "CHOICES", "DEFAULT_N_BOOT", "Inference", "Interval", "MIN_N_BOOT",
     "Population", "PracticeMethod", "Reference", "Sandwich", "WeightType", "allowed",
+    "PlaceboStatistic",
+    "RandomIntercept", "WildBootstrap",
     "check_alpha", "check_n_boot", "check_option", "check_seed",
 ]

@@ -50,6 +50,11 @@ MAX_ASSIGNMENTS = 5000
 #: per practice).
 DEFAULT_N_WILD = 9999
 
+#: Fewest practices per group for the wild bootstrap-t: with two, the two deviations of a
+#: group cancel and a replicate's studentising variance can be exactly zero (a degenerate
+#: bootstrap distribution), so the analytic CR2-type t interval is used instead.
+WILD_MIN_PER_GROUP = 3
+
 #: Words used wherever a person-level interval is shown.
 PERSONS_ONLY = "persons only — ignores variation between practices"
 
@@ -226,12 +231,14 @@ class PracticeInference:
                  method: str = "wild", n_boot: int = DEFAULT_N_WILD,
                  seed: int | None = 0, alpha: float = 0.05,
                  randomisation: bool = True) -> None:
-        self.method = check_option("practice_method", method)
+        self.requested = check_option("practice_method", method)
         self.sums = practice_sums
         self.alpha = float(alpha)
         self.n_boot = int(n_boot)
         is_kbz = practice_sums.is_kbz
         self.n_kbz, self.n_control = int(is_kbz.sum()), int((~is_kbz).sum())
+        self.method = ("cr2" if method == "wild"
+                       and min(self.n_kbz, self.n_control) < WILD_MIN_PER_GROUP else method)
         self.possible = impossible_message(self.n_kbz, self.n_control) is None
         with np.errstate(divide="ignore", invalid="ignore"):
             self.estimate = statistic(practice_sums.observed())
@@ -242,7 +249,7 @@ class PracticeInference:
             else:
                 self.assignments, self.exact, self.permuted = None, False, None
         self.weights = (webb_weights(self.n_boot, practice_sums.n_practices, seed)
-                        if method == "wild" and self.possible else None)
+                        if self.method == "wild" and self.possible else None)
 
     @property
     def n_assignments(self) -> int:
@@ -262,6 +269,9 @@ class PracticeInference:
             base += ("delete-one-practice jackknife variance stratified by group (CR2 for "
                      "a difference of means) with a t reference on Welch–Satterthwaite "
                      "degrees of freedom")
+            if self.requested != self.method:
+                base += (f" (the wild bootstrap needs at least {WILD_MIN_PER_GROUP} "
+                         "practices per group)")
         if self.assignments is not None:
             base += (f"; randomisation p-value over {self.n_assignments} "
                      f"{'(all)' if self.exact else 'random'} relabellings of the practices "
@@ -303,7 +313,11 @@ class PracticeInference:
         if self.permuted is not None:
             out["p_randomisation"] = randomisation_p_value(
                 self._values(self.permuted, term, index), null=null)
-        if se <= 0 or not np.isfinite(df):
+        if se == 0:
+            # every practice gives the same value: no variation between practices
+            out.update(ci_lower=value, ci_upper=value)
+            return out
+        if not np.isfinite(df):
             return out
         t_obs = (value - null) / se
         if self.method == "cr2":
@@ -337,7 +351,7 @@ class PracticeInference:
 
 
 __all__ = [
-    "DEFAULT_N_WILD", "MAX_ASSIGNMENTS", "PERSONS_ONLY", "PracticeInference",
+    "DEFAULT_N_WILD", "MAX_ASSIGNMENTS", "WILD_MIN_PER_GROUP", "PERSONS_ONLY", "PracticeInference",
     "PracticeSums", "impossible_message", "practice_assignments", "randomisation_p_value",
     "satterthwaite_df", "webb_weights",
 ]
