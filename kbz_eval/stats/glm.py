@@ -60,12 +60,14 @@ def poisson_newton(X: np.ndarray, y: np.ndarray, offset: np.ndarray, *,
         return (Y * eta - np.exp(eta)).sum(axis=1)
 
     ll = loglik(beta)
+    k = X.shape[1]
+    outer = (X[:, :, None] * X[:, None, :]).reshape(X.shape[0], k * k)  # x xᵀ per cell
     converged = np.zeros(n_fit, dtype=bool)
     for _ in range(max_iter):
         eta = beta @ X.T + off
         mu = np.exp(eta)
         grad = (Y - mu) @ X
-        hess = np.einsum("pm,mk,ml->pkl", mu, X, X)
+        hess = (mu @ outer).reshape(n_fit, k, k)
         step = np.linalg.solve(hess, grad[..., None])[..., 0]
         t = np.ones(n_fit)
         new = beta + step
