@@ -27,6 +27,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+import scipy.stats  # noqa: E402
 import statsmodels.formula.api as smf  # noqa: E402
 
 import kbz_eval as kbz  # noqa: E402
@@ -34,6 +35,7 @@ from kbz_eval.errors import SpecificationError, StatisticalWarning  # noqa: E402
 from kbz_eval.estimators.did import DiDResult  # noqa: E402
 from kbz_eval.results import TIDY_COLUMNS  # noqa: E402
 from kbz_eval.stats._linalg import Grouping  # noqa: E402
+from kbz_eval.stats.pvalues import format_p  # noqa: E402
 from kbz_eval.stats.wild import (  # noqa: E402
     WEBB_POINTS,
     draw_weights,
@@ -46,6 +48,9 @@ COEF_TOL = 1e-8
 SE_TOL = 1e-8
 #: R output is stored with 15 significant digits.
 R_TOL = 1e-10
+#: Agreement of CR2 and its Bell–McCaffrey degrees of freedom with the written-out
+#: definitions on the full dummy-variable design (matrix square roots: round-off only).
+CR2_TOL = 1e-7
 
 
 def make_panel(
@@ -141,8 +146,11 @@ def test_unbalanced_panel_with_covariate_and_practice_clusters_is_exact():
 
 def test_clusters_that_do_not_nest_units_count_the_unit_effects():
     df = make_panel(n_units=30, seed=2)
-    with pytest.warns(StatisticalWarning, match="not nested"):
+    with pytest.warns(StatisticalWarning) as rec:
         res = run(df, cluster="year")
+    texts = [str(w.message) for w in rec]
+    assert any("finer than (or cuts across)" in t and "30 of 30" in t for t in texts)
+    assert any("not nested" in t for t in texts)
     ref = dummy_ols(df, "y ~ treat + C(unit) + C(year)", "year")
     n, k_all = len(df), ref.df_model + 1
     k_ours = 1 + df["unit"].nunique()  # period effects nested in year clusters
@@ -387,7 +395,8 @@ def test_few_clusters_warn_and_report_the_bootstrap():
     att, wb = tidy.iloc[0], tidy.iloc[1]
     assert wb["estimate"] == att["estimate"] and pd.isna(wb["std_error"])
     assert wb["ci_lower"] < att["estimate"] < wb["ci_upper"]
-    assert 0 <= wb["p_value"] <= 1
+    # the p-value and the test-inversion interval tell the same story about 0
+    assert (wb["p_value"] < 0.05) == (not wb["ci_lower"] <= 0 <= wb["ci_upper"])
     assert res.settings["bootstrap_weights"] == "webb"  # fewer than 12 clusters
     assert "Webb" in res.method and "WCR" in res.method
     assert res.warnings and "Only 10 clusters" in res.warnings[0]
@@ -413,6 +422,154 @@ def test_bootstrap_switches():
     assert list(auto.tidy()["term"]) == ["att"] and not auto.warnings
     assert list(forced.tidy()["term"]) == ["att", "att_wild_bootstrap"]
     assert forced.settings["bootstrap_weights"] == "rademacher"
+
+
+# --------------------------------------------------------------------------- CR2
+def _persons_in_practices(seed: int) -> pd.DataFrame:
+    """Unequal practices (1 to 4 persons), 3 of 8 treated, unbalanced, a covariate."""
+    rng = np.random.default_rng(seed)
+    sizes = [1, 3, 2, 4, 2, 1, 3, 2]
+    rows = []
+    person = 0
+    for practice, size in enumerate(sizes):
+        shock = rng.normal(size=4)
+        for _ in range(size):
+            level = rng.normal()
+            for year in range(4):
+                treat = int(practice < 3 and year >= 2)
+                x = rng.normal()
+                y = level + 0.3 * year + treat + 0.5 * x + shock[year] + rng.normal()
+                rows.append((person, f"P{practice}", 2014 + year, treat, x, y))
+            person += 1
+    df = pd.DataFrame(rows, columns=["person", "practice", "year", "treat", "x", "y"])
+    return df.drop(index=[5, 22, 37]).reset_index(drop=True)  # keeps every person on both sides
+
+
+def _cr2_by_definition(x: np.ndarray, y: np.ndarray, cl: np.ndarray, c: np.ndarray):
+    """CR2 (Bell & McCaffrey 2002) of ``c'beta`` and its Satterthwaite degrees of
+    freedom, written out on the full design, independently of ``kbz_eval.stats``.
+
+    ``V = sum_g (c'(X'X)^-1 X_g' A_g e_g)^2`` with ``A_g`` the Moore–Penrose inverse
+    square root of ``I - H_gg`` (by SVD; singular where unit dummies are nested);
+    ``V = eps' Q eps`` with ``Q = M (sum_g p_g p_g') M``
+    (``M = I - H``, ``p_g = A_g X_g (X'X)^-1 c`` on the rows of cluster ``g``), so under
+    iid normal errors ``df = 2 E[V]^2 / Var[V] = tr(Q)^2 / tr(Q^2)``.
+    """
+    bread = np.linalg.inv(x.T @ x)
+    coef = bread @ x.T @ y
+    e = y - x @ coef
+    hat = x @ bread @ x.T
+    n = y.size
+    var, q = 0.0, np.zeros((n, n))
+    for g in np.unique(cl):
+        rows = np.flatnonzero(cl == g)
+        inner = np.eye(rows.size) - hat[np.ix_(rows, rows)]
+        u, sv, _ = np.linalg.svd(inner)  # symmetric PSD: inner = U diag(sv) U'
+        keep = sv > 1e-10
+        a = (u[:, keep] / np.sqrt(sv[keep])) @ u[:, keep].T
+        p = np.zeros(n)
+        p[rows] = a @ x[rows] @ bread @ c
+        var += float(p @ e) ** 2
+        q += np.outer(p, p)
+    m = np.eye(n) - hat
+    q = m @ q @ m
+    return float(c @ coef), np.sqrt(var), np.trace(q) ** 2 / np.trace(q @ q)
+
+
+def test_cr2_and_bell_mccaffrey_df_equal_the_definition_on_the_dummy_design():
+    """Persons (units, absorbed) in practices (clusters): CR2 on the absorbed design must
+    equal CR2 of the full dummy-variable regression, for the treatment and a covariate."""
+    df = _persons_in_practices(4)
+    with pytest.warns(StatisticalWarning, match="Only 8 clusters"):
+        res = kbz.did(df, outcome="y", unit="person", time="year", treatment="treat",
+                      assignment="practice", covariates=["x"], vcov="CR2", n_boot=199)
+    units = pd.get_dummies(df["person"]).to_numpy(float)
+    years = pd.get_dummies(df["year"], drop_first=True).to_numpy(float)
+    x = np.column_stack([df["treat"].to_numpy(float), df["x"].to_numpy(float), units, years])
+    coefs = res.tables["coefficients"].set_index("term")
+    for j, term in enumerate(["treat", "x"]):
+        c = np.zeros(x.shape[1])
+        c[j] = 1.0
+        est, se, dof = _cr2_by_definition(x, df["y"].to_numpy(), df["practice"].to_numpy(), c)
+        assert coefs.loc[term, "estimate"] == pytest.approx(est, abs=COEF_TOL)
+        assert coefs.loc[term, "std_error"] == pytest.approx(se, rel=CR2_TOL)
+        assert coefs.loc[term, "df"] == pytest.approx(dof, rel=CR2_TOL)
+    att = res.tidy().set_index("term").loc["att"]
+    assert att["df"] == coefs.loc["treat", "df"]
+    assert att["df"] < 7  # 3 treated of 8 unequal clusters: far below G - 1
+    q = scipy.stats.t.ppf(0.975, att["df"])
+    assert att["ci_upper"] - att["estimate"] == pytest.approx(q * att["std_error"], rel=1e-12)
+    assert res.settings["vcov"] == "CR2" and "Bell–McCaffrey" in res.method
+    assert "CR2 cluster-robust" in res.headline()
+
+
+def test_cr2_needs_units_nested_in_clusters():
+    df = make_panel(n_units=30, seed=2)
+    with pytest.raises(SpecificationError, match="vcov='CR2' needs units nested"):
+        run(df, cluster="year", vcov="CR2")
+
+
+# --------------------------------------------------------------------------- clusters
+def test_default_cluster_is_the_level_of_treatment_assignment():
+    df = _persons_in_practices(5)
+    opts = {"outcome": "y", "unit": "person", "time": "year", "treatment": "treat",
+            "wild_bootstrap": False, "few_clusters": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", StatisticalWarning)
+        default = kbz.did(df, assignment="practice", **opts)
+        explicit = kbz.did(df, assignment="practice", cluster="practice", **opts)
+    pd.testing.assert_frame_equal(default.tidy(), explicit.tidy())
+    assert default.settings["cluster"] == "practice" and default.settings["cluster_default"]
+    assert default.tidy().loc[0, "n_clusters"] == 8
+    assert "the level at which treatment is assigned (the default)" in default.method
+    # without `assignment` the unit is the finest possible level of assignment
+    by_unit = kbz.did(df, **opts)
+    assert by_unit.settings["cluster"] == "person"
+    assert by_unit.tidy().loc[0, "n_clusters"] == df["person"].nunique()
+
+
+def test_cluster_finer_than_the_assignment_warns():
+    df = _persons_in_practices(5)
+    opts = {"outcome": "y", "time": "year", "treatment": "treat", "wild_bootstrap": False,
+            "few_clusters": 0}
+    with pytest.warns(StatisticalWarning, match="finer than") as rec:
+        res = kbz.did(df, unit="person", assignment="practice", cluster="person", **opts)
+    assert "6 of 8 'practice' groups" in str(rec[0].message)  # 2 practices have 1 person
+    assert "too narrow" in str(rec[0].message) and res.warnings == [str(rec[0].message)]
+    assert res.settings["clusters_split_assignment"] == 6
+    # unit = practice with person rows, clustered by person: finer than the unit
+    with pytest.warns(StatisticalWarning, match="finer than"):
+        kbz.did(df, unit="practice", cluster="person", **opts)
+    # a coarser cluster holding whole practices is fine
+    coarse = df.assign(region=df["practice"].map(lambda p: "north" if p in "P0 P3 P5 P6"
+                                                  else "south"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", StatisticalWarning)
+        kbz.did(coarse, unit="person", assignment="practice", cluster="region", **opts)
+
+
+def test_assignment_must_hold_treatment_constant():
+    df = _persons_in_practices(5)
+    df["half"] = df["practice"].map(lambda p: "A" if p in ("P1", "P2", "P3", "P4") else "B")
+    with pytest.raises(SpecificationError, match="not assigned per 'half'"):
+        kbz.did(df, outcome="y", unit="person", time="year", treatment="treat",
+                assignment="half")
+
+
+def test_headline_leads_with_the_wild_bootstrap_and_formats_p():
+    df = make_panel(n_units=20, per_cluster=2, seed=6, tau=3.0)
+    with pytest.warns(StatisticalWarning):
+        res = run(df, cluster="practice", n_boot=999)
+    wb = res.tidy().set_index("term").loc["att_wild_bootstrap"]
+    # random Webb draws: p = (1 + #{|t*| >= |t|}) / (1 + B), never 0
+    count = wb["p_value"] * (1 + 999) - 1
+    assert count == pytest.approx(round(count), abs=1e-9) and wb["p_value"] >= 1 / 1000
+    text = res.headline()
+    lead = text.split(";")[0]
+    assert f"{wb['ci_lower']:.4g} to {wb['ci_upper']:.4g}" in lead
+    assert format_p(wb["p_value"]) in lead
+    assert "wild cluster bootstrap over 10 clusters of 'practice'" in text
+    assert "CR1 cluster-robust, t(9)" in text and "e-" not in text
 
 
 # --------------------------------------------------------------------------- validation
@@ -441,6 +598,10 @@ def test_missing_column_suggests_the_close_name(panel):
         ({"covariates": 3.5}, "`covariates`"),
         ({"outcome": "treat"}, "both as"),
         ({"cluster": "y"}, "`cluster`"),
+        ({"assignment": "treat"}, "`assignment`"),
+        ({"assignment": "practise"}, "Did you mean 'practice'"),
+        ({"vcov": "CR3"}, r"`vcov` must be one of \['CR1', 'CR2'\], but 'CR3'"),
+        ({"wild_bootstrap": 1}, "`wild_bootstrap`"),
     ],
 )
 def test_bad_options_are_refused(panel, change, pattern):
@@ -536,8 +697,9 @@ def test_result_contract(panel):
     res = run(panel)
     tidy = res.tidy()
     assert tuple(tidy.columns[: len(TIDY_COLUMNS)]) == TIDY_COLUMNS
-    assert list(tidy.columns[len(TIDY_COLUMNS):]) == ["n_clusters", "n_treated_units",
+    assert list(tidy.columns[len(TIDY_COLUMNS):]) == ["df", "n_clusters", "n_treated_units",
                                                        "n_control_units"]
+    assert tidy.loc[0, "df"] == 39  # t(G - 1) for CR1 with 40 unit clusters
     assert tidy.loc[0, "n"] == len(panel)
     assert tidy.loc[0, "n_treated_units"] == 20 and tidy.loc[0, "n_control_units"] == 20
     summary = res.summary()

@@ -3,7 +3,7 @@
 Fast: a noise-free panel recovers the effect exactly; row order, column order and the
 coding of ids do not change any result (bootstrap included); the caller's frame is left
 alone. Slow (``@pytest.mark.slow``, run in CI): bias and 95% coverage over many seeds,
-and the wild cluster bootstrap against CR1 with few clusters.
+and the wild cluster bootstrap and CR2 against CR1 with few clusters.
 """
 
 from __future__ import annotations
@@ -268,26 +268,34 @@ def test_bias_and_cr1_coverage_unbalanced_persons_in_practices():
 @pytest.mark.parametrize(
     ("n_practices", "n_treated", "weights"),
     [
-        (12, 3, "rademacher"),  # measured over 400 seeds: CR1 0.873, WCR 0.938
-        (8, 3, "webb"),  # measured over 400 seeds: CR1 0.915, WCR 0.938
+        (12, 3, "rademacher"),  # measured over 400 seeds: CR1 0.873, WCR 0.938, CR2 0.955
+        (8, 3, "webb"),  # measured over 400 seeds: CR1 0.915, WCR 0.938, CR2 0.968
     ],
 )
-def test_wild_bootstrap_beats_cr1_with_few_clusters(n_practices, n_treated, weights):
-    """Practices × 5 persons, clustered by practice: CR1 with t(G-1) under-covers; the
-    WCR interval (test inversion) is closer to 95% on the same seeds."""
-    cr1, wcr = [], []
+def test_wild_bootstrap_and_cr2_beat_cr1_with_few_clusters(n_practices, n_treated, weights):
+    """Practices × 5 persons, treatment assigned per practice (the default cluster):
+    CR1 with t(G-1) under-covers; the WCR interval (test inversion) and CR2 with
+    Bell–McCaffrey degrees of freedom are closer to 95% on the same seeds."""
+    cr1, wcr, cr2 = [], [], []
+    opts = {"outcome": "y", "unit": "person", "time": "period", "treatment": "treat",
+            "assignment": "practice", "covariates": ["x"]}
     for seed in range(N_SEEDS_FEW):
         df = practice_panel(seed, n_practices=n_practices, n_treated=n_treated)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", StatisticalWarning)
-            res = kbz.did(df, outcome="y", unit="person", time="period", treatment="treat",
-                          cluster="practice", covariates=["x"], n_boot=N_BOOT_FEW, seed=seed)
+            res = kbz.did(df, n_boot=N_BOOT_FEW, seed=seed, **opts)
+            res2 = kbz.did(df, vcov="CR2", wild_bootstrap=False, **opts)
         assert res.settings["bootstrap_weights"] == weights
+        assert res.settings["cluster"] == "practice"
         tidy = res.tidy().set_index("term")
         cr1.append(tidy.loc["att", "ci_lower"] <= TAU <= tidy.loc["att", "ci_upper"])
         wb = tidy.loc["att_wild_bootstrap"]
         wcr.append(wb["ci_lower"] <= TAU <= wb["ci_upper"])
-    cov_cr1, cov_wcr = np.mean(cr1), np.mean(wcr)
+        att2 = res2.tidy().iloc[0]
+        cr2.append(att2["ci_lower"] <= TAU <= att2["ci_upper"])
+    cov_cr1, cov_wcr, cov_cr2 = np.mean(cr1), np.mean(wcr), np.mean(cr2)
     assert cov_cr1 < cov_wcr  # CR1 intervals are too short with so few clusters
     assert abs(cov_wcr - 0.95) < abs(cov_cr1 - 0.95)
+    assert abs(cov_cr2 - 0.95) < abs(cov_cr1 - 0.95)
     assert COVERAGE_BAND[0] <= cov_wcr <= COVERAGE_BAND[1]
+    assert COVERAGE_BAND[0] <= cov_cr2 <= COVERAGE_BAND[1]

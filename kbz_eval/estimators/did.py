@@ -1,13 +1,18 @@
 """Difference-in-differences for any panel: ``kbz.did``.
 
-Two-way fixed effects (unit and time effects) with a single treatment start,
-cluster-robust (CR1) standard errors with a t(G - 1) reference distribution and, when
-there are few clusters, a restricted wild cluster bootstrap. Staggered adoption is
-refused: the two-way fixed-effects coefficient is then not an average treatment effect.
+Two-way fixed effects (unit and time effects) with a single treatment start. Inference is
+cluster-robust at the level at which treatment is assigned (by default: the ``assignment``
+column when given, else the unit) — CR1 with a t(G − 1) reference or CR2 with
+Bell–McCaffrey (Satterthwaite) degrees of freedom — and, when there are few clusters, a
+restricted wild cluster bootstrap, which then leads the headline. A cluster finer than the
+treatment assignment draws a warning. Staggered adoption is refused: the two-way
+fixed-effects coefficient is then not an average treatment effect.
 
 Layout: :func:`did` (the front door) validates once at the boundary, builds an internal
 :class:`_Panel` of integer codes and float arrays in a canonical order, :func:`_fit`
-does the numerics and :class:`DiDResult` is what the caller gets back.
+does the point estimate, :func:`_analytic` the cluster sandwich (through
+:mod:`kbz_eval.stats.sandwich`), :func:`_wild` the bootstrap (:mod:`kbz_eval.stats.wild`)
+and :class:`DiDResult` is what the caller gets back.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import difflib
 import warnings
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,18 +38,24 @@ from kbz_eval.stats._linalg import (
     relative_residual_norm,
     residualize,
 )
+from kbz_eval.stats.options import (
+    Sandwich,
+    WildBootstrap,
+    check_alpha,
+    check_n_boot,
+    check_option,
+    check_seed,
+)
+from kbz_eval.stats.pvalues import format_p
+from kbz_eval.stats.sandwich import bell_mccaffrey_df, cr1_factor, cr2_vcov
 from kbz_eval.stats.wild import (
     WEBB_BELOW,
     WildBootstrapResult,
     wild_cluster_bootstrap,
 )
 
-#: Allowed values of ``wild_bootstrap``.
-WildBootstrapOption = Literal["auto"] | bool
-WILD_BOOTSTRAP_OPTIONS: tuple[Any, ...] = ("auto", True, False)
-
-#: Smallest ``n_boot`` accepted (a p-value needs enough replicates to reach ``alpha``).
-MIN_N_BOOT = 99
+#: Default number of wild bootstrap replicates.
+DEFAULT_N_BOOT = 9999
 
 #: Units or clusters listed by name in an error message before "...".
 _SHOW = 5
@@ -54,13 +65,16 @@ _SHOW = 5
 class DiDResult(Result):
     """Result of :func:`did`: the two-way fixed-effects difference-in-differences.
 
-    ``tidy()`` rows: ``att`` (CR1 inference) and, when the wild cluster bootstrap ran,
-    ``att_wild_bootstrap`` (same estimate, bootstrap p-value and interval, no standard
-    error). Extra columns: ``n_clusters``, ``n_treated_units``, ``n_control_units``.
+    ``tidy()`` rows: ``att`` (cluster-robust inference, CR1 or CR2 as chosen by
+    ``vcov``) and, when the wild cluster bootstrap ran, ``att_wild_bootstrap`` (same
+    estimate, bootstrap p-value and interval, no standard error; it leads the
+    headline). Extra columns: ``df`` (degrees of freedom of the t reference: G − 1 for
+    CR1, Bell–McCaffrey for CR2; NaN for the bootstrap), ``n_clusters``,
+    ``n_treated_units``, ``n_control_units``.
 
     ``tables``: ``group_means`` (mean outcome by group × pre/post), ``group_means_by_time``
     (mean outcome by group × period; what :meth:`plot` draws) and ``coefficients`` (the
-    treatment and any covariates with CR1 inference).
+    treatment and any covariates with the chosen cluster-robust inference).
     """
 
     title = "difference-in-differences (two-way fixed effects)"
@@ -77,36 +91,49 @@ class DiDResult(Result):
     def summary(self) -> pd.DataFrame:
         """The estimate(s) with their inference method, rounded for reading."""
         tidy = self.tidy()
-        keep = ["term", "estimate", "std_error", "ci_lower", "ci_upper", "p_value", "n",
-                "n_clusters", "n_treated_units", "n_control_units"]
+        keep = ["term", "estimate", "std_error", "ci_lower", "ci_upper", "p_value", "df",
+                "n", "n_clusters", "n_treated_units", "n_control_units"]
         out = tidy[keep].copy()
+        att_df = tidy.loc[tidy["term"] == "att", "df"]
+        df_text = f"{att_df.iloc[0]:.3g}" if len(att_df) else "?"
         inference = {
-            "att": f"CR1 cluster-robust SE, t({self.settings.get('t_df')})",
+            "att": f"{self.settings.get('vcov', 'CR1')} cluster-robust SE by "
+                   f"{_fmt(self.settings.get('cluster'))}, t({df_text})",
             "att_wild_bootstrap": "wild cluster bootstrap (WCR), test inversion",
         }
         out["inference"] = out["term"].map(inference).fillna("")
-        numeric = ["estimate", "std_error", "ci_lower", "ci_upper", "p_value"]
+        numeric = ["estimate", "std_error", "ci_lower", "ci_upper", "p_value", "df"]
         out[numeric] = out[numeric].round(4)
         return out
 
     def headline(self) -> str:
-        """One sentence with the estimate and its interval(s)."""
+        """One sentence: the estimate with the interval and p-value that lead.
+
+        The wild cluster bootstrap leads when it ran (few clusters); the cluster-robust
+        t interval follows as a secondary. Both name the clusters.
+        """
+        s = self.settings
         est = self.estimates.set_index("term")
-        level = f"{100 * (1 - self.settings.get('alpha', 0.05)):g}%"
+        level = f"{100 * (1 - s.get('alpha', 0.05)):g}%"
         att = est.loc["att"]
+        g = int(att["n_clusters"])
+        clusters = f"{g} clusters of {_fmt(s.get('cluster'))}"
+        analytic = (
+            f"{s.get('vcov', 'CR1')} cluster-robust, t({att['df']:.3g}): {level} CI "
+            f"{att['ci_lower']:.4g} to {att['ci_upper']:.4g}, {format_p(att['p_value'])}"
+        )
         text = (
-            f"ATT of '{self.settings.get('treatment')}' on '{self.settings.get('outcome')}' "
-            f"= {att['estimate']:.4g} ({level} CI {att['ci_lower']:.4g} to "
-            f"{att['ci_upper']:.4g}, CR1 with {int(att['n_clusters'])} clusters, "
-            f"p = {att['p_value']:.3g})"
+            f"ATT of {_fmt(s.get('treatment'))} on {_fmt(s.get('outcome'))} "
+            f"= {att['estimate']:.4g} "
         )
         if "att_wild_bootstrap" in est.index:
             wb = est.loc["att_wild_bootstrap"]
-            text += (
-                f"; wild cluster bootstrap p = {wb['p_value']:.3g}, {level} CI "
-                f"{wb['ci_lower']:.4g} to {wb['ci_upper']:.4g}"
+            return text + (
+                f"({level} CI {wb['ci_lower']:.4g} to {wb['ci_upper']:.4g}, "
+                f"{format_p(wb['p_value'])}; wild cluster bootstrap over {clusters}); "
+                f"{analytic}"
             )
-        return text
+        return text + f"({analytic}; {clusters})"
 
 
 # --------------------------------------------------------------------------- internals
@@ -128,6 +155,18 @@ class _Panel:
     start: int  # time code of the treatment start
     units_nested: bool
     times_nested: bool
+    level: _Level
+
+
+@dataclass(frozen=True)
+class _Level:
+    """Where treatment is assigned and which clusters the variance uses."""
+
+    assignment: Hashable  # column of the treatment-assignment level (unit by default)
+    cluster: Hashable  # column of the clusters
+    cluster_default: bool  # cluster not given: the assignment level
+    n_groups: int  # assignment groups
+    n_split: int  # assignment groups whose rows fall in more than one cluster
 
 
 @dataclass
@@ -145,6 +184,20 @@ class _Fit:
     clusters: Grouping
 
 
+@dataclass
+class _Analytic:
+    """Cluster-robust inference for the slope coefficients (treatment first)."""
+
+    vcov: str  # "CR1" or "CR2"
+    se: np.ndarray
+    df: np.ndarray  # t reference per coefficient
+    crit: np.ndarray  # t quantile at 1 - alpha/2
+    p_value: np.ndarray
+
+    def interval(self, coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return coef - self.crit * self.se, coef + self.crit * self.se
+
+
 def _fmt(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
@@ -158,40 +211,20 @@ def _did_you_mean(name: Any, columns: pd.Index) -> str:
     return f" Did you mean '{close[0]}'?" if close else ""
 
 
+
+
 def _check_options(
-    *, alpha: Any, wild_bootstrap: Any, n_boot: Any, seed: Any, few_clusters: Any
-) -> None:
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) or not (
-        0 < float(alpha) < 1
-    ):
-        raise SpecificationError(
-            f"The value for `alpha` must be a number strictly between 0 and 1 (e.g. 0.05 "
-            f"for 95% intervals), but {alpha!r} was passed."
-        )
-    if not (
-        (isinstance(wild_bootstrap, str) and wild_bootstrap == "auto")
-        or isinstance(wild_bootstrap, (bool, np.bool_))
-    ):
-        raise SpecificationError(
-            f"The value for `wild_bootstrap` must be one of ['auto', True, False], but "
-            f"{wild_bootstrap!r} was passed."
-        )
-    if (
-        isinstance(n_boot, bool)
-        or not isinstance(n_boot, (int, np.integer))
-        or n_boot < MIN_N_BOOT
-    ):
-        raise SpecificationError(
-            f"The value for `n_boot` must be an integer of at least {MIN_N_BOOT} "
-            f"(9999 is the default), but {n_boot!r} was passed."
-        )
-    if seed is not None and (
-        isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
-    ):
-        raise SpecificationError(
-            f"The value for `seed` must be a non-negative integer or None, but {seed!r} "
-            "was passed."
-        )
+    *, alpha: Any, wild_bootstrap: Any, n_boot: Any, seed: Any, few_clusters: Any,
+    vcov: Any,
+) -> tuple[float, str | bool, int, int | None, str]:
+    """The options, checked: ``alpha, wild_bootstrap, n_boot, seed, vcov``."""
+    alpha = check_alpha(alpha)
+    if isinstance(wild_bootstrap, np.bool_):
+        wild_bootstrap = bool(wild_bootstrap)
+    mode = check_option("wild_bootstrap", wild_bootstrap)
+    n_boot = check_n_boot(n_boot, default=DEFAULT_N_BOOT)
+    seed = check_seed(seed)
+    vcov = check_option("vcov", vcov)
     if (
         isinstance(few_clusters, bool)
         or not isinstance(few_clusters, (int, np.integer))
@@ -201,6 +234,7 @@ def _check_options(
             f"The value for `few_clusters` must be a non-negative integer (0 switches the "
             f"few-clusters warning off), but {few_clusters!r} was passed."
         )
+    return alpha, mode, n_boot, seed, vcov
 
 
 def _resolve_columns(
@@ -211,9 +245,13 @@ def _resolve_columns(
     time: Any,
     treatment: Any,
     cluster: Any,
+    assignment: Any,
     covariates: Any,
 ) -> tuple[dict[str, Hashable], list[Hashable]]:
-    """Check every column argument; return ``{role: column}`` and the covariate list."""
+    """Check every column argument; return ``{role: column}`` and the covariate list.
+
+    ``cluster`` and ``assignment`` are in the roles only when given.
+    """
     if not isinstance(data, pd.DataFrame):
         raise SpecificationError(
             f"`data` must be a pandas DataFrame with one row per observation, but a "
@@ -225,22 +263,13 @@ def _resolve_columns(
             f"`data` has duplicated column names {dup}; rename them so every column is "
             "unique."
         )
-    if covariates is None:
-        cov_list: list[Hashable] = []
-    elif isinstance(covariates, str):
-        cov_list = [covariates]
-    elif isinstance(covariates, Sequence) or isinstance(covariates, pd.Index):
-        cov_list = list(covariates)
-    else:
-        raise SpecificationError(
-            f"The value for `covariates` must be None, a column name or a list of column "
-            f"names, but {covariates!r} was passed."
-        )
+    cov_list = _covariate_list(covariates)
     roles: dict[str, Hashable] = {
         "outcome": outcome, "unit": unit, "time": time, "treatment": treatment,
     }
-    if cluster is not None:
-        roles["cluster"] = cluster
+    for role, name in (("cluster", cluster), ("assignment", assignment)):
+        if name is not None:
+            roles[role] = name
     problems: list[str] = []
     named: list[tuple[str, Any]] = [*roles.items()] + [
         (f"covariates[{i}]", c) for i, c in enumerate(cov_list)
@@ -270,12 +299,27 @@ def _resolve_columns(
                 "role needs its own column."
             )
         seen[name] = role
-    if cluster is not None and cluster in (outcome, treatment, *cov_list):
-        raise SpecificationError(
-            f"`cluster` is {_fmt(cluster)}, which is also the outcome, the treatment or a "
-            "covariate; clusters are groups of units (e.g. the unit itself or the practice)."
-        )
+    for role, name in (("cluster", cluster), ("assignment", assignment)):
+        if name is not None and name in (outcome, treatment, *cov_list):
+            raise SpecificationError(
+                f"`{role}` is {_fmt(name)}, which is also the outcome, the treatment or a "
+                "covariate; it must identify groups of units (e.g. the unit itself or the "
+                "practice)."
+            )
     return roles, cov_list
+
+
+def _covariate_list(covariates: Any) -> list[Hashable]:
+    if covariates is None:
+        return []
+    if isinstance(covariates, str):
+        return [covariates]
+    if isinstance(covariates, Sequence) or isinstance(covariates, pd.Index):
+        return list(covariates)
+    raise SpecificationError(
+        f"The value for `covariates` must be None, a column name or a list of column "
+        f"names, but {covariates!r} was passed."
+    )
 
 
 def _check_missing(frame: pd.DataFrame, used: dict[str, Hashable]) -> None:
@@ -361,6 +405,55 @@ def _labels(uniques: Any, codes: np.ndarray) -> str:
     return shown + (", ..." if len(codes) > _SHOW else "")
 
 
+def _common_lasting_start(
+    treated: np.ndarray, first_on: np.ndarray, last_off: np.ndarray, unit_labels: Any,
+    time_levels: pd.Index, names: dict[str, Hashable],
+) -> int:
+    """The one period in which every treated unit starts treatment for good (or refuse:
+    switching off, never untreated, staggered adoption)."""
+    tr, un, ti = (_fmt(names[k]) for k in ("treatment", "unit", "time"))
+    switch_off = np.flatnonzero(treated & (last_off > first_on))
+    if switch_off.size:
+        raise SpecificationError(
+            f"Treatment switches off again for {switch_off.size} unit(s) ({un} "
+            f"{_labels(unit_labels, switch_off)}): `treatment` {tr} goes from 1 back to 0. "
+            "kbz.did estimates one lasting treatment that starts in the same period for all "
+            "treated units. With treatment that turns on and off, two-way fixed effects "
+            "mixes effects of switching on and off with weights that can be negative "
+            "(de Chaisemartin & D'Haultfoeuille 2020). Code the treatment as it was first "
+            "switched on, or restrict the data to a window in which it stays on."
+        )
+    always = np.flatnonzero(treated & (last_off < 0))
+    if always.size:
+        raise SpecificationError(
+            f"{always.size} treated unit(s) are never observed untreated ({un} "
+            f"{_labels(unit_labels, always)}), so their change cannot be measured. Every "
+            "treated unit needs at least one period before treatment starts; drop these "
+            "units or extend the data back in time."
+        )
+    treated_codes = np.flatnonzero(treated)
+    if last_off[treated_codes].max() >= first_on[treated_codes].min():
+        cohorts = pd.Series(first_on[treated_codes]).value_counts().sort_index()
+        listing = ", ".join(
+            f"{_fmt(time_levels[t])} ({n} unit{'s' if n != 1 else ''})"
+            for t, n in cohorts.items()
+        )
+        raise SpecificationError(
+            "Staggered adoption: treated units start treatment in different periods "
+            f"(first treated period in {ti}: {listing}). kbz.did refuses this design. "
+            "Under staggered adoption the two-way fixed-effects coefficient is a "
+            "weighted average of all two-group comparisons, including ones that use "
+            "already-treated units as controls; when effects differ between cohorts "
+            "or change over time, some weights are negative and the coefficient can "
+            "even have the wrong sign (Goodman-Bacon 2021, J. Econometrics 225(2); "
+            "de Chaisemartin & D'Haultfoeuille 2020, AER 110(9)). A later version adds "
+            "the Callaway & Sant'Anna (2021) estimator for this case. For now, analyse "
+            "one adoption cohort at a time against never-treated units (keep the units "
+            "first treated in one period plus the never-treated ones)."
+        )
+    return int(first_on[treated_codes].min())
+
+
 def _treatment_start(
     d: np.ndarray,
     unit: np.ndarray,
@@ -403,47 +496,7 @@ def _treatment_start(
     np.minimum.at(first_on, unit[d == 1], time[d == 1])
     last_off = np.full(n_units, -1, dtype=np.intp)
     np.maximum.at(last_off, unit[d == 0], time[d == 0])
-
-    switch_off = np.flatnonzero(treated & (last_off > first_on))
-    if switch_off.size:
-        raise SpecificationError(
-            f"Treatment switches off again for {switch_off.size} unit(s) ({un} "
-            f"{_labels(unit_labels, switch_off)}): `treatment` {tr} goes from 1 back to 0. "
-            "kbz.did estimates one lasting treatment that starts in the same period for all "
-            "treated units. With treatment that turns on and off, two-way fixed effects "
-            "mixes effects of switching on and off with weights that can be negative "
-            "(de Chaisemartin & D'Haultfoeuille 2020). Code the treatment as it was first "
-            "switched on, or restrict the data to a window in which it stays on."
-        )
-    always = np.flatnonzero(treated & (last_off < 0))
-    if always.size:
-        raise SpecificationError(
-            f"{always.size} treated unit(s) are never observed untreated ({un} "
-            f"{_labels(unit_labels, always)}), so their change cannot be measured. Every "
-            "treated unit needs at least one period before treatment starts; drop these "
-            "units or extend the data back in time."
-        )
-    treated_codes = np.flatnonzero(treated)
-    if last_off[treated_codes].max() >= first_on[treated_codes].min():
-        cohorts = pd.Series(first_on[treated_codes]).value_counts().sort_index()
-        listing = ", ".join(
-            f"{_fmt(time_levels[t])} ({n} unit{'s' if n != 1 else ''})"
-            for t, n in cohorts.items()
-        )
-        raise SpecificationError(
-            "Staggered adoption: treated units start treatment in different periods "
-            f"(first treated period in {ti}: {listing}). kbz.did refuses this design. "
-            "Under staggered adoption the two-way fixed-effects coefficient is a "
-            "weighted average of all two-group comparisons, including ones that use "
-            "already-treated units as controls; when effects differ between cohorts "
-            "or change over time, some weights are negative and the coefficient can "
-            "even have the wrong sign (Goodman-Bacon 2021, J. Econometrics 225(2); "
-            "de Chaisemartin & D'Haultfoeuille 2020, AER 110(9)). A later version adds "
-            "the Callaway & Sant'Anna (2021) estimator for this case. For now, analyse "
-            "one adoption cohort at a time against never-treated units (keep the units "
-            "first treated in one period plus the never-treated ones)."
-        )
-    start = int(first_on[treated_codes].min())
+    start = _common_lasting_start(treated, first_on, last_off, unit_labels, time_levels, names)
     pre = np.bincount(unit, weights=(time < start), minlength=n_units) > 0
     post = np.bincount(unit, weights=(time >= start), minlength=n_units) > 0
     one_sided = np.flatnonzero(~(pre & post))
@@ -509,13 +562,45 @@ def _canonical_order(
     return order, row_unit[order], row_cluster[order]
 
 
-def _nested(inner: np.ndarray, n_inner: int, outer: np.ndarray) -> bool:
-    """Whether every ``inner`` group lies within a single ``outer`` group."""
+
+def _n_split(inner: np.ndarray, n_inner: int, outer: np.ndarray) -> int:
+    """How many ``inner`` groups have rows in more than one ``outer`` group."""
     lo = np.full(n_inner, np.iinfo(np.intp).max, dtype=np.intp)
     hi = np.full(n_inner, -1, dtype=np.intp)
     np.minimum.at(lo, inner, outer)
     np.maximum.at(hi, inner, outer)
-    return bool(np.all(lo == hi))
+    return int(np.sum(lo != hi))
+
+
+def _nested(inner: np.ndarray, n_inner: int, outer: np.ndarray) -> bool:
+    """Whether every ``inner`` group lies within a single ``outer`` group."""
+    return _n_split(inner, n_inner, outer) == 0
+
+
+def _assignment_groups(
+    frame: pd.DataFrame, roles: dict[str, Hashable], d: np.ndarray, time: np.ndarray,
+    time_levels: pd.Index,
+) -> tuple[np.ndarray, int]:
+    """Codes of the treatment-assignment groups; treatment must be constant within
+    assignment group × period (checked here when ``assignment`` was given)."""
+    column = roles.get("assignment", roles["unit"])
+    codes, labels = pd.factorize(frame[column], sort=False)
+    n_groups, n_times = len(labels), len(time_levels)
+    if "assignment" in roles:
+        cell = codes * n_times + time
+        on = np.bincount(cell, weights=d, minlength=n_groups * n_times)
+        size = np.bincount(cell, minlength=n_groups * n_times)
+        mixed = np.flatnonzero((on > 0) & (on < size))
+        if mixed.size:
+            raise SpecificationError(
+                f"`treatment` {_fmt(roles['treatment'])} is both 0 and 1 within the same "
+                f"{_fmt(column)} and period in {mixed.size} cell(s) (first: "
+                f"{_fmt(labels[mixed[0] // n_times])} in "
+                f"{_fmt(time_levels[mixed[0] % n_times])}), so treatment is not assigned per "
+                f"{_fmt(column)}. `assignment` names the level at which treatment is "
+                "assigned (e.g. the practice of a person); leave it out or give that level."
+            )
+    return codes, n_groups
 
 
 def _prepare(
@@ -537,7 +622,8 @@ def _prepare(
     d = _treatment_values(frame, roles["treatment"])
     time, time_levels = _time_codes(frame, roles["time"])
     unit_raw, unit_labels = pd.factorize(frame[roles["unit"]], sort=False)
-    cluster_col = roles.get("cluster", roles["unit"])
+    assignment_col = roles.get("assignment", roles["unit"])
+    cluster_col = roles.get("cluster", assignment_col)
     cluster_raw, _ = pd.factorize(frame[cluster_col], sort=False)
     n_units, n_times, n_clusters = len(unit_labels), len(time_levels), int(cluster_raw.max()) + 1
 
@@ -549,11 +635,16 @@ def _prepare(
     treated_raw, start = _treatment_start(
         d, unit_raw, time, n_units, n_times, unit_labels, time_levels, roles
     )
+    assign, n_assign = _assignment_groups(frame, roles, d, time, time_levels)
     if n_clusters < 2:
         raise SpecificationError(
             f"`cluster` column {_fmt(cluster_col)} has a single cluster; cluster-robust "
             "inference needs at least two (and preferably many more)."
         )
+    level = _Level(
+        assignment=assignment_col, cluster=cluster_col, cluster_default="cluster" not in roles,
+        n_groups=n_assign, n_split=_n_split(assign, n_assign, cluster_raw),
+    )
 
     records = np.column_stack([time.astype(float), d, y, x])
     order, unit_code, cluster_code = _canonical_order(
@@ -577,6 +668,7 @@ def _prepare(
         start=start,
         units_nested=_nested(unit_code, n_units, cluster_code),
         times_nested=_nested(time, n_times, cluster_code),
+        level=level,
     )
 
 
@@ -632,7 +724,7 @@ def _fit(panel: _Panel, covariates: list[Hashable], names: dict[str, Hashable]) 
             f"Too few observations ({n_obs}) for the {k_dof} parameters that the cluster "
             "structure leaves to estimate; use fewer covariates or more data."
         )
-    small_sample = g / (g - 1) * (n_obs - 1) / (n_obs - k_dof)
+    small_sample = cr1_factor(g, n_obs, k_dof)
     return _Fit(
         coef=coef_all[:n_slopes],
         vcov=small_sample * vcov_all[:n_slopes, :n_slopes],
@@ -646,6 +738,8 @@ def _fit(panel: _Panel, covariates: list[Hashable], names: dict[str, Hashable]) 
         partialled_response=residualize(y_w, others),
         clusters=clusters,
     )
+
+
 
 
 def _group_means(panel: _Panel) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -688,27 +782,246 @@ def _group_means(panel: _Panel) -> tuple[pd.DataFrame, pd.DataFrame]:
     return two_by_two, by_time
 
 
-def _method_text(
-    *,
-    names: dict[str, Hashable],
-    covariates: list[Hashable],
-    fit: _Fit,
-    panel: _Panel,
-    alpha: float,
+
+
+# --------------------------------------------------------------------------- inference
+def _analytic(fit: _Fit, panel: _Panel, vcov: str, alpha: float) -> _Analytic:
+    """CR1 (t(G − 1)) or CR2 (t with Bell–McCaffrey degrees of freedom) per coefficient.
+
+    CR2 is computed on the design after the unit effects are absorbed. With units nested
+    in clusters this equals CR2 of the full dummy-variable model: the residuals and the
+    absorbed design are orthogonal to each unit's indicator, on which the unit effects'
+    part of the hat matrix acts alone, so the adjustment matrices agree where they are
+    applied (and so do the Bell–McCaffrey degrees of freedom).
+    """
+    n_slopes = fit.coef.size
+    if vcov == "CR1":
+        var = np.diag(fit.vcov)
+        df = np.full(n_slopes, float(panel.n_clusters - 1))
+    else:
+        cov, adjustments = cr2_vcov(fit.design, fit.residuals, panel.cluster)
+        var = np.diag(cov)[:n_slopes]
+        basis = np.eye(fit.design.shape[1])
+        df = np.array([bell_mccaffrey_df(fit.design, basis[j], adjustments)
+                       for j in range(n_slopes)])
+    se = np.sqrt(np.maximum(var, 0.0))
+    t_stat = np.divide(fit.coef, se, out=np.full_like(fit.coef, np.inf), where=se > 0)
+    t_stat = np.where((se == 0) & (fit.coef == 0), 0.0, t_stat)
+    return _Analytic(
+        vcov=vcov, se=se, df=df, crit=stats.t.ppf(1 - alpha / 2, df),
+        p_value=2 * stats.t.sf(np.abs(t_stat), df),
+    )
+
+
+def _counted_p_value(bootstrap: WildBootstrapResult) -> float:
+    """The bootstrap p-value counting the observed statistic: ``(1 + k) / (1 + B)``.
+
+    With full enumeration the identity weights are among the patterns already, so the
+    share ``k / B`` is used as it is; with random draws it is never 0.
+    """
+    if bootstrap.enumerated:
+        return bootstrap.p_value
+    exceed = round(bootstrap.p_value * bootstrap.n_boot)
+    return (1 + exceed) / (1 + bootstrap.n_boot)
+
+
+def _wild(
+    fit: _Fit, panel: _Panel, *, mode: str | bool, few: bool, alpha: float, n_boot: int,
+    seed: int | None,
+) -> tuple[WildBootstrapResult | None, str]:
+    """Run the wild cluster bootstrap when asked (or, with ``"auto"``, when clusters are
+    few); return it, or ``None`` with the reason it did not run."""
+    want = mode is True or (mode == "auto" and few)
+    if not want:
+        return None, ""
+    if not panel.units_nested:
+        if mode is True:
+            raise SpecificationError(
+                "The wild cluster bootstrap needs units nested in clusters (every unit inside "
+                "a single cluster), but some units belong to several clusters. Cluster at "
+                "the unit level or at a level that contains whole units (e.g. the practice "
+                "of a person), or set wild_bootstrap=False."
+            )
+        return None, "The wild cluster bootstrap was not run: units are not nested in clusters."
+    return wild_cluster_bootstrap(
+        partialled_regressor=fit.partialled_regressor,
+        partialled_response=fit.partialled_response,
+        design=fit.design,
+        inverse_gram=fit.inverse_gram,
+        residuals=fit.residuals,
+        clusters=fit.clusters,
+        alpha=alpha,
+        null=0.0,
+        n_boot=n_boot,
+        seed=seed,
+    ), ""
+
+
+def _split_message(panel: _Panel) -> str | None:
+    """The warning when clusters split the groups to which treatment is assigned."""
+    lv = panel.level
+    if lv.n_split == 0:
+        return None
+    return (
+        f"`cluster` {_fmt(lv.cluster)} is finer than (or cuts across) the level at which "
+        f"treatment is assigned, {_fmt(lv.assignment)}: {lv.n_split} of {lv.n_groups} "
+        f"{_fmt(lv.assignment)} groups have rows in more than one cluster. Rows of one "
+        f"{_fmt(lv.assignment)} share its treatment and its shocks, so treating its "
+        "clusters as independent makes the intervals too narrow and the p-values too "
+        f"small. Cluster by {_fmt(lv.assignment)} (the default when `cluster` is not "
+        "given) or by a level that contains whole groups."
+    )
+
+
+def _few_clusters_message(
+    panel: _Panel, *, vcov: str, few_clusters: int, mode: str | bool,
     bootstrap: WildBootstrapResult | None,
-    bootstrap_note: str,
 ) -> str:
     g = panel.n_clusters
+    treated = int(np.unique(panel.cluster[panel.treated_unit[panel.unit]]).size)
+    control = int(np.unique(panel.cluster[~panel.treated_unit[panel.unit]]).size)
+    msg = (
+        f"Only {g} clusters ({treated} with treated units, {control} with control units; "
+        f"fewer than few_clusters={few_clusters}): "
+    )
+    msg += (
+        "cluster-robust (CR1) standard errors and t-based p-values are unreliable with so "
+        "few clusters and tend to be too small."
+        if vcov == "CR1" else
+        "the CR2 variance with Bell–McCaffrey degrees of freedom is built for few clusters, "
+        "but is still approximate."
+    )
+    if bootstrap is not None:
+        msg += (" The wild cluster bootstrap p-value and interval are reported in row "
+                "'att_wild_bootstrap' and lead the headline; prefer them.")
+    else:
+        why = "switched off" if mode is False else "units are not nested in clusters"
+        msg += f" No wild cluster bootstrap was run ({why}); treat the interval with caution."
+    if min(treated, control) < 5:
+        msg += (
+            " With fewer than 5 treated (or control) clusters even the wild bootstrap "
+            "can be misleading (MacKinnon & Webb 2017); consider randomisation inference."
+        )
+    return msg
+
+
+# --------------------------------------------------------------------------- assembly
+def _estimate_rows(
+    fit: _Fit, panel: _Panel, analytic: _Analytic, bootstrap: WildBootstrapResult | None
+) -> pd.DataFrame:
+    n_treated = int(panel.treated_unit.sum())
+    extra = {
+        "n_clusters": panel.n_clusters,
+        "n_treated_units": n_treated,
+        "n_control_units": panel.n_units - n_treated,
+    }
+    lower, upper = analytic.interval(fit.coef)
+    rows = [{
+        "term": "att", "estimate": fit.coef[0], "std_error": analytic.se[0],
+        "ci_lower": lower[0], "ci_upper": upper[0], "p_value": analytic.p_value[0],
+        "df": analytic.df[0], "n": fit.n_obs, **extra,
+    }]
+    if bootstrap is not None:
+        rows.append({
+            "term": "att_wild_bootstrap", "estimate": fit.coef[0], "std_error": np.nan,
+            "ci_lower": bootstrap.ci_lower, "ci_upper": bootstrap.ci_upper,
+            "p_value": _counted_p_value(bootstrap), "df": np.nan, "n": fit.n_obs, **extra,
+        })
+    estimates = tidy_frame(rows)
+    for col in extra:
+        estimates[col] = estimates[col].astype("int64")
+    return estimates
+
+
+def _coefficients(
+    fit: _Fit, analytic: _Analytic, roles: dict[str, Hashable], cov_list: list[Hashable]
+) -> pd.DataFrame:
+    terms = [str(roles["treatment"]), *(str(c) for c in cov_list)]
+    lower, upper = analytic.interval(fit.coef)
+    return tidy_frame([
+        {"term": term, "estimate": fit.coef[i], "std_error": analytic.se[i],
+         "ci_lower": lower[i], "ci_upper": upper[i], "p_value": analytic.p_value[i],
+         "df": analytic.df[i], "n": fit.n_obs}
+        for i, term in enumerate(terms)
+    ])
+
+
+def _settings(
+    *, roles: dict[str, Hashable], cov_list: list[Hashable], panel: _Panel, fit: _Fit,
+    analytic: _Analytic, bootstrap: WildBootstrapResult | None, options: dict[str, Any],
+) -> dict[str, Any]:
+    lv = panel.level
+    return {
+        "outcome": roles["outcome"],
+        "unit": roles["unit"],
+        "time": roles["time"],
+        "treatment": roles["treatment"],
+        "assignment": lv.assignment,
+        "cluster": lv.cluster,
+        "cluster_default": lv.cluster_default,
+        "clusters_split_assignment": lv.n_split,
+        "covariates": list(cov_list),
+        **options,
+        "bootstrap_run": bootstrap is not None,
+        "bootstrap_weights": None if bootstrap is None else bootstrap.weights,
+        "bootstrap_enumerated": None if bootstrap is None else bootstrap.enumerated,
+        "n_boot_used": None if bootstrap is None else bootstrap.n_boot,
+        "webb_below": WEBB_BELOW,
+        "treatment_start": panel.time_levels[panel.start],
+        "n_periods": panel.n_times,
+        "n_units": panel.n_units,
+        "n_clusters": panel.n_clusters,
+        "n_treated_clusters": int(np.unique(panel.cluster[panel.treated_unit[panel.unit]]).size),
+        "n_control_clusters": int(
+            np.unique(panel.cluster[~panel.treated_unit[panel.unit]]).size),
+        "t_df": float(analytic.df[0]),
+        "small_sample_factor": fit.small_sample,
+        "k_dof": fit.k_dof,
+        "units_nested_in_clusters": panel.units_nested,
+    }
+
+
+def _variance_text(fit: _Fit, panel: _Panel, analytic: _Analytic, alpha: float) -> str:
+    g = panel.n_clusters
+    lv = panel.level
+    who = (
+        f"by {_fmt(lv.cluster)}, the level at which treatment is assigned (the default)"
+        if lv.cluster_default else f"by {_fmt(lv.cluster)} (as given)"
+    )
+    level = f"{100 * (1 - alpha):g}%"
+    if analytic.vcov == "CR2":
+        return (
+            f" Variance: CR2 (Bell & McCaffrey 2002) cluster-robust {who} with G = {g} "
+            "clusters: each cluster's residuals are multiplied by (I - H_gg)^(-1/2), so the "
+            "variance is unbiased under independent homoskedastic errors (computed on the "
+            "design with the unit effects absorbed, which equals the dummy-variable model "
+            f"when units are nested in clusters); p-value and {level} interval from the t "
+            "distribution with Bell–McCaffrey (Satterthwaite) degrees of freedom = "
+            f"{analytic.df[0]:.3g} (Imbens & Kolesár 2016)."
+        )
+    nested = (
+        "units are nested in clusters, so the absorbed unit effects are not counted in K"
+        if panel.units_nested
+        else "units are not nested in clusters, so the unit effects are counted in K"
+    )
+    return (
+        f" Variance: CR1 cluster-robust {who} with G = {g} clusters, small-sample factor "
+        f"G/(G-1)·(N-1)/(N-K) = {fit.small_sample:.4f} with N = {fit.n_obs} and K = "
+        f"{fit.k_dof} ({nested}); p-value and {level} interval from the t distribution "
+        f"with G-1 = {g - 1} degrees of freedom."
+    )
+
+
+def _method_text(
+    *, names: dict[str, Hashable], covariates: list[Hashable], fit: _Fit, panel: _Panel,
+    analytic: _Analytic, alpha: float, bootstrap: WildBootstrapResult | None,
+    bootstrap_note: str,
+) -> str:
     cov = (
         f" Covariates {', '.join(_fmt(c) for c in covariates)} enter linearly (ATT "
         "conditional on them; they should not be affected by the treatment)."
         if covariates
         else ""
-    )
-    nested = (
-        "units are nested in clusters, so the absorbed unit effects are not counted in K"
-        if panel.units_nested
-        else "units are not nested in clusters, so the unit effects are counted in K"
     )
     text = (
         f"Estimand: the average treatment effect on the treated (ATT) of "
@@ -720,14 +1033,11 @@ def _method_text(
         "dummy-variable regression); with one common treatment start this is the "
         "difference-in-differences contrast (change in the treated minus change in the "
         f"controls, after versus before {_fmt(panel.time_levels[panel.start])})." + cov
-        + f" Variance: CR1 cluster-robust by {_fmt(names.get('cluster', names['unit']))} "
-        f"with G = {g} clusters, small-sample factor G/(G-1)·(N-1)/(N-K) = "
-        f"{fit.small_sample:.4f} with N = {fit.n_obs} and K = {fit.k_dof} ({nested}); "
-        f"p-value and {100 * (1 - alpha):g}% interval from the t distribution with G-1 = "
-        f"{g - 1} degrees of freedom."
+        + _variance_text(fit, panel, analytic, alpha)
     )
     if bootstrap is not None:
-        text += " " + bootstrap.describe()
+        text += (" " + bootstrap.describe() + " Its p-value counts the observed statistic, "
+                 "(1 + #{|t*| ≥ |t|}) / (1 + B), and it leads the headline.")
     elif bootstrap_note:
         text += " " + bootstrap_note
     text += (
@@ -747,10 +1057,12 @@ def did(
     time: Hashable,
     treatment: Hashable,
     cluster: Hashable | None = None,
+    assignment: Hashable | None = None,
     covariates: Sequence[Hashable] | Hashable | None = None,
+    vcov: Sandwich = "CR1",
     alpha: float = 0.05,
-    wild_bootstrap: WildBootstrapOption = "auto",
-    n_boot: int = 9999,
+    wild_bootstrap: WildBootstrap = "auto",
+    n_boot: int = DEFAULT_N_BOOT,
     seed: int | None = 0,
     few_clusters: int = 30,
 ) -> DiDResult:
@@ -766,7 +1078,8 @@ def did(
         Numeric outcome column.
     unit
         Column identifying the unit that gets unit fixed effects (e.g. person or
-        practice). Any coding: integers, strings or categories.
+        practice). Any coding: integers, strings or categories. Treatment must be the
+        same for all rows of a unit in a period.
     time
         Period column: numbers (e.g. the year), dates or an ordered categorical.
     treatment
@@ -774,10 +1087,24 @@ def did(
         otherwise. Treatment must start in the same period for all treated units and
         stay on.
     cluster
-        Column with the clusters for the standard errors; default: ``unit``. Use the
-        level at which treatment is assigned (e.g. the practice).
+        Column with the clusters of the cluster-robust variance. Default (``None``): the
+        level at which treatment is assigned — ``assignment`` when given, otherwise
+        ``unit``. Clusters that contain whole assignment groups (e.g. a region of
+        practices) are fine. Clusters finer than the assignment (e.g. persons when
+        treatment is assigned per practice, or ``cluster=person`` with
+        ``unit=practice``) draw a :class:`~kbz_eval.errors.StatisticalWarning`: the
+        intervals are then too narrow.
+    assignment
+        Optional column of the level at which treatment is assigned, when it is coarser
+        than ``unit`` (e.g. ``"practice"`` when the units are persons). Treatment must
+        be the same for all rows of an assignment group in a period. It sets the
+        default ``cluster`` and the check above; the fixed effects stay per unit.
     covariates
         Optional time-varying numeric control columns (entered linearly).
+    vcov
+        Cluster-robust variance: ``"CR1"`` (default; t(G − 1) reference) or ``"CR2"``
+        (Bell–McCaffrey, with Satterthwaite degrees of freedom; needs units nested in
+        clusters).
     alpha
         1 - confidence level of the intervals (default 0.05: 95%).
     wild_bootstrap
@@ -796,25 +1123,30 @@ def did(
     Returns
     -------
     DiDResult
-        ``tidy()`` rows ``att`` and (when bootstrapped) ``att_wild_bootstrap``;
-        ``tables["group_means"]``, ``tables["group_means_by_time"]``,
-        ``tables["coefficients"]``; ``plot()`` draws both groups' means over time with
-        the treatment start marked.
+        ``tidy()`` rows ``att`` and (when bootstrapped) ``att_wild_bootstrap``, with
+        the t reference's ``df``; ``tables["group_means"]``,
+        ``tables["group_means_by_time"]``, ``tables["coefficients"]``; ``headline()``
+        leads with the bootstrap when it ran; ``plot()`` draws both groups' means over
+        time with the treatment start marked.
 
     Raises
     ------
     SpecificationError
         Unknown columns (with a did-you-mean), non-numeric outcome or covariates, a
-        treatment that is not 0/1 or varies within a unit-period, missing values in the
-        used columns, no treated or no control units, treatment switching off, staggered
-        adoption, units not observed both before and after the treatment start, a
-        covariate absorbed by the fixed effects, a single cluster, or bad options.
+        treatment that is not 0/1 or varies within a unit-period (or an
+        ``assignment``-period), missing values in the used columns, no treated or no
+        control units, treatment switching off, staggered adoption, units not observed
+        both before and after the treatment start, a covariate absorbed by the fixed
+        effects, a single cluster, ``vcov="CR2"`` with units not nested in clusters, or
+        bad options.
 
     Warns
     -----
     StatisticalWarning
-        Fewer than ``few_clusters`` clusters: CR1 standard errors are unreliable; the
-        wild cluster bootstrap p-value and interval are reported (unless switched off).
+        Clusters finer than (or cutting across) the treatment assignment: intervals too
+        narrow. Fewer than ``few_clusters`` clusters: cluster-robust t inference is
+        unreliable; the wild cluster bootstrap p-value and interval are reported
+        (unless switched off) and lead the headline.
 
     Notes
     -----
@@ -828,23 +1160,36 @@ def did(
     enter as period dummies after that demeaning (Frisch-Waugh-Lovell), which gives
     exactly the dummy-variable regression for balanced and unbalanced panels.
 
+    **Clusters.** The unit of inference is the unit of treatment: rows that share a
+    treatment assignment also share its shocks, so they must share a cluster. Treatment
+    is constant within unit × period (checked), so the unit is never finer than the
+    assignment; ``assignment`` says when the assignment is coarser (persons in
+    practices). The default cluster is that level.
+
     **Variance.** CR1: ``V = c (Z'Z)^{-1} (sum_g Z_g' e_g e_g' Z_g) (Z'Z)^{-1}`` with
-    ``c = G/(G-1)·(N-1)/(N-K)``. ``K`` counts the slope coefficients plus the fixed
-    effects *not nested* in the clusters (with the default ``cluster=unit``: the
-    treatment, covariates and the T-1 period effects). This is R fixest's default
-    (``ssc(adj = TRUE, fixef.K = "nested", cluster.adj = TRUE)``), which its
-    documentation reports equal to Stata ``xtreg, fe vce(cluster)`` and ``reghdfe``.
-    A dummy-variable OLS with clustered errors (statsmodels ``cov_type="cluster"``,
-    Stata ``areg``) counts every unit dummy in K; its variance is ours times
-    ``(N-K)/(N-K_all)``. Counting nested unit effects would inflate the variance by
-    about ``T/(T-1)`` (a factor 2 in a two-period panel) although they do not use up
-    cluster-level information. P-values and intervals use t(G-1).
+    ``c = G/(G-1)·(N-1)/(N-K)`` (:func:`kbz_eval.stats.sandwich.cr1_factor`). ``K``
+    counts the slope coefficients plus the fixed effects *not nested* in the clusters
+    (with units nested in clusters: the treatment, covariates and the T-1 period
+    effects). This is R fixest's default (``ssc(adj = TRUE, fixef.K = "nested",
+    cluster.adj = TRUE)``), which its documentation reports equal to Stata ``xtreg, fe
+    vce(cluster)`` and ``reghdfe``. A dummy-variable OLS with clustered errors
+    (statsmodels ``cov_type="cluster"``, Stata ``areg``) counts every unit dummy in K;
+    its variance is ours times ``(N-K)/(N-K_all)``. P-values and intervals use t(G-1).
+    CR2 (``vcov="CR2"``; :func:`kbz_eval.stats.sandwich.cr2_vcov`) replaces ``e_g`` by
+    ``(I - H_gg)^{-1/2} e_g`` (no factor ``c``), which makes the variance unbiased under
+    independent homoskedastic errors, and uses a t reference with the Bell–McCaffrey
+    (Satterthwaite) degrees of freedom of the coefficient
+    (:func:`kbz_eval.stats.sandwich.bell_mccaffrey_df`); with few or unbalanced clusters
+    these can be far below G - 1 (Bell & McCaffrey 2002; Imbens & Kolesár 2016;
+    Pustejovsky & Tipton 2018). With units nested in clusters it equals CR2 of the
+    dummy-variable model.
 
     **Few clusters.** With few clusters CR1 tests over-reject (Cameron, Gelbach & Miller
     2008; MacKinnon & Webb 2017). The wild cluster bootstrap is the restricted variant
     (WCR, null imposed) with Rademacher weights, or Webb's six-point weights when there
-    are fewer than 12 clusters; the p-value is symmetric and the interval comes from
-    inverting the bootstrap test (see :mod:`kbz_eval.stats.wild`). It is
+    are fewer than 12 clusters; the p-value is symmetric, counts the observed statistic
+    (``(1 + #{|t*| ≥ |t|}) / (1 + B)`` with random draws, never 0) and the interval
+    comes from inverting the bootstrap test (see :mod:`kbz_eval.stats.wild`). It is
     available when units are nested in clusters (the usual case). With very few treated
     clusters (say fewer than 5) even the bootstrap can mislead (MacKinnon & Webb 2017):
     consider randomisation inference.
@@ -866,171 +1211,50 @@ def did(
     >>> res.tidy().loc[0, "term"]
     'att'
     """
-    _check_options(
+    alpha, mode, n_boot, seed, vcov = _check_options(
         alpha=alpha, wild_bootstrap=wild_bootstrap, n_boot=n_boot, seed=seed,
-        few_clusters=few_clusters,
+        few_clusters=few_clusters, vcov=vcov,
     )
     roles, cov_list = _resolve_columns(
         data, outcome=outcome, unit=unit, time=time, treatment=treatment, cluster=cluster,
-        covariates=covariates,
+        assignment=assignment, covariates=covariates,
     )
     panel = _prepare(data, roles, cov_list)
+    if vcov == "CR2" and not panel.units_nested:
+        raise SpecificationError(
+            f"vcov='CR2' needs units nested in clusters, but some units of "
+            f"{_fmt(roles['unit'])} fall in several clusters of {_fmt(panel.level.cluster)}."
+            " Cluster at a level that contains whole units (e.g. the practice of a "
+            "person), or use vcov='CR1'."
+        )
     fit = _fit(panel, cov_list, roles)
+    analytic = _analytic(fit, panel, vcov, alpha)
+    few = panel.n_clusters < few_clusters
+    bootstrap, bootstrap_note = _wild(fit, panel, mode=mode, few=few, alpha=alpha,
+                                      n_boot=n_boot, seed=seed)
 
-    g = panel.n_clusters
-    t_df = g - 1
-    alpha = float(alpha)
-    se = np.sqrt(np.diag(fit.vcov))
-    crit = float(stats.t.ppf(1 - alpha / 2, t_df))
-    t_stat = np.divide(fit.coef, se, out=np.full_like(fit.coef, np.inf), where=se > 0)
-    t_stat = np.where((se == 0) & (fit.coef == 0), 0.0, t_stat)
-    p_vals = 2 * stats.t.sf(np.abs(t_stat), t_df)
-
-    treated_clusters = int(np.unique(panel.cluster[panel.treated_unit[panel.unit]]).size)
-    control_clusters = int(np.unique(panel.cluster[~panel.treated_unit[panel.unit]]).size)
-    n_treated = int(panel.treated_unit.sum())
-    n_control = panel.n_units - n_treated
-
-    few = g < few_clusters
-    mode = "auto" if isinstance(wild_bootstrap, str) else bool(wild_bootstrap)
-    want_boot = mode is True or (mode == "auto" and few)
-    messages: list[str] = []
-    bootstrap: WildBootstrapResult | None = None
-    bootstrap_note = ""
-    if want_boot and not panel.units_nested:
-        if mode is True:
-            raise SpecificationError(
-                "The wild cluster bootstrap needs units nested in clusters (every unit inside "
-                "a single cluster), but some units belong to several clusters. Cluster at "
-                "the unit level or at a level that contains whole units (e.g. the practice "
-                "of a person), or set wild_bootstrap=False."
-            )
-        bootstrap_note = (
-            "The wild cluster bootstrap was not run: units are not nested in clusters."
-        )
-    elif want_boot:
-        bootstrap = wild_cluster_bootstrap(
-            partialled_regressor=fit.partialled_regressor,
-            partialled_response=fit.partialled_response,
-            design=fit.design,
-            inverse_gram=fit.inverse_gram,
-            residuals=fit.residuals,
-            clusters=fit.clusters,
-            alpha=alpha,
-            null=0.0,
-            n_boot=int(n_boot),
-            seed=None if seed is None else int(seed),
-        )
+    messages = [m for m in (_split_message(panel),) if m]
     if few:
-        msg = (
-            f"Only {g} clusters ({treated_clusters} with treated units, {control_clusters} "
-            f"with control units; fewer than few_clusters={few_clusters}): cluster-robust "
-            "(CR1) standard errors and t-based p-values are unreliable with so few clusters "
-            "and tend to be too small."
-        )
-        if bootstrap is not None:
-            msg += (
-                " The wild cluster bootstrap p-value and interval are reported in row "
-                "'att_wild_bootstrap'; prefer them."
-            )
-        else:
-            msg += (
-                " No wild cluster bootstrap was run ("
-                + ("switched off" if mode is False else "units are not nested in clusters")
-                + "); treat the CR1 interval with caution."
-            )
-        if min(treated_clusters, control_clusters) < 5:
-            msg += (
-                " With fewer than 5 treated (or control) clusters even the wild bootstrap "
-                "can be misleading (MacKinnon & Webb 2017); consider randomisation inference."
-            )
-        messages.append(msg)
+        messages.append(_few_clusters_message(panel, vcov=vcov, few_clusters=few_clusters,
+                                              mode=mode, bootstrap=bootstrap))
+    for msg in messages:
         warnings.warn(msg, StatisticalWarning, stacklevel=2)
 
-    extra = {
-        "n_clusters": g,
-        "n_treated_units": n_treated,
-        "n_control_units": n_control,
-    }
-    rows = [{
-        "term": "att",
-        "estimate": fit.coef[0],
-        "std_error": se[0],
-        "ci_lower": fit.coef[0] - crit * se[0],
-        "ci_upper": fit.coef[0] + crit * se[0],
-        "p_value": p_vals[0],
-        "n": fit.n_obs,
-        **extra,
-    }]
-    if bootstrap is not None:
-        rows.append({
-            "term": "att_wild_bootstrap",
-            "estimate": fit.coef[0],
-            "std_error": np.nan,
-            "ci_lower": bootstrap.ci_lower,
-            "ci_upper": bootstrap.ci_upper,
-            "p_value": bootstrap.p_value,
-            "n": fit.n_obs,
-            **extra,
-        })
-    estimates = tidy_frame(rows)
-    for col in extra:
-        estimates[col] = estimates[col].astype("int64")
-
-    coef_terms = [str(roles["treatment"]), *(str(c) for c in cov_list)]
-    coefficients = tidy_frame([
-        {
-            "term": term,
-            "estimate": fit.coef[i],
-            "std_error": se[i],
-            "ci_lower": fit.coef[i] - crit * se[i],
-            "ci_upper": fit.coef[i] + crit * se[i],
-            "p_value": p_vals[i],
-            "n": fit.n_obs,
-        }
-        for i, term in enumerate(coef_terms)
-    ])
     two_by_two, by_time = _group_means(panel)
-
-    settings = {
-        "outcome": roles["outcome"],
-        "unit": roles["unit"],
-        "time": roles["time"],
-        "treatment": roles["treatment"],
-        "cluster": roles.get("cluster", roles["unit"]),
-        "covariates": list(cov_list),
-        "alpha": alpha,
-        "wild_bootstrap": mode,
-        "bootstrap_run": bootstrap is not None,
-        "bootstrap_weights": None if bootstrap is None else bootstrap.weights,
-        "bootstrap_enumerated": None if bootstrap is None else bootstrap.enumerated,
-        "n_boot": int(n_boot),
-        "n_boot_used": None if bootstrap is None else bootstrap.n_boot,
-        "webb_below": WEBB_BELOW,
-        "seed": seed,
-        "few_clusters": few_clusters,
-        "treatment_start": panel.time_levels[panel.start],
-        "n_periods": panel.n_times,
-        "n_units": panel.n_units,
-        "n_clusters": g,
-        "n_treated_clusters": treated_clusters,
-        "n_control_clusters": control_clusters,
-        "t_df": t_df,
-        "small_sample_factor": fit.small_sample,
-        "k_dof": fit.k_dof,
-        "units_nested_in_clusters": panel.units_nested,
-    }
+    options = {"vcov": vcov, "alpha": alpha, "wild_bootstrap": mode, "n_boot": n_boot,
+               "seed": seed, "few_clusters": few_clusters}
     return DiDResult(
-        estimates=estimates,
+        estimates=_estimate_rows(fit, panel, analytic, bootstrap),
         tables={
             "group_means": two_by_two,
             "group_means_by_time": by_time,
-            "coefficients": coefficients,
+            "coefficients": _coefficients(fit, analytic, roles, cov_list),
         },
         method=_method_text(
-            names=roles, covariates=cov_list, fit=fit, panel=panel, alpha=alpha,
-            bootstrap=bootstrap, bootstrap_note=bootstrap_note,
+            names=roles, covariates=cov_list, fit=fit, panel=panel, analytic=analytic,
+            alpha=alpha, bootstrap=bootstrap, bootstrap_note=bootstrap_note,
         ),
-        settings=settings,
+        settings=_settings(roles=roles, cov_list=cov_list, panel=panel, fit=fit,
+                           analytic=analytic, bootstrap=bootstrap, options=options),
         warnings=messages,
     )
