@@ -128,7 +128,8 @@ def test_balanced_complete_data_closed_form():
 def test_workforce_group_model_matches_independent_reml():
     sample = kbz.load_sample()
     wf, practices = sample["workforce"], sample["practices"]
-    res = kbz.workforce_change(wf, practices=practices, measures="workload")
+    res = kbz.workforce_change(wf, practices=practices, measures="workload",
+                                inference="person")
     data = wf.merge(practices[["practice_id", "group"]], on="practice_id")
     data = data.dropna(subset=["workload"])
     wave = data["wave"].to_numpy()
@@ -162,7 +163,7 @@ def test_location_intercept_for_repeated_cross_sections():
                                                    + rng.normal(0, 1)), 1, 10)), 7.0))
     wf = pd.DataFrame(rows, columns=["respondent_id", "practice_id", "wave", "role",
                                      "workload", "job_satisfaction"])
-    res = kbz.workforce_change(wf, measures="workload")
+    res = kbz.workforce_change(wf, measures="workload", inference="person")
     assert res.settings["random_intercept"] == "location"
     wave = wf["wave"].to_numpy()
     x = np.column_stack([np.ones(len(wf)), wave == 2, wave == 3]).astype(float)

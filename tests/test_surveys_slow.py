@@ -143,8 +143,10 @@ def test_workforce_group_change_bias_and_coverage():
         warnings.simplefilter("ignore", kbz.StatisticalWarning)
         for seed in range(N_SEEDS):
             wf, practices = _staff_survey(seed)
-            tidy = kbz.workforce_change(wf, measures="workload",
-                                        practices=practices).tidy().set_index("term")
+            # the mixed model's own Wald intervals (practice-level inference is
+            # validated with practice x wave shocks in test_surveys_workforce.py)
+            tidy = kbz.workforce_change(wf, measures="workload", practices=practices,
+                                        inference="person").tidy().set_index("term")
             for term, value in truth.items():
                 row = tidy.loc[term]
                 est[term].append(row["estimate"])
@@ -177,7 +179,8 @@ def test_workforce_cross_sections_location_intercept():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", kbz.StatisticalWarning)
         for seed in range(N_SEEDS):
-            res = kbz.workforce_change(_cross_sections(seed), measures="job_satisfaction")
+            res = kbz.workforce_change(_cross_sections(seed), measures="job_satisfaction",
+                                       inference="person")
             assert res.settings["random_intercept"] == "location"
             rows = res.tidy().set_index("term").loc[
                 ["job_satisfaction:change_wave_2_vs_1", "job_satisfaction:change_wave_3_vs_1"]]
