@@ -14,6 +14,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import kbz_eval as kbz  # noqa: E402
+from kbz_eval.disclosure import suppression_mask  # noqa: E402
 from kbz_eval.errors import SpecificationError, StatisticalWarning  # noqa: E402
 from kbz_eval.open_data import COUNTRY, DONOR_MEAN, KBZ_CITIES  # noqa: E402
 
@@ -107,7 +108,29 @@ def test_open_data_section_and_plots(shared_data):
     assert set(costs.estimates["area"]) == {COUNTRY, *KBZ_CITIES}
     assert set(costs.estimates["cost_group"]) == {"total", "msz", "gp", "ggz", "pharmacy"}
     assert sorted(costs.estimates["year"].unique()) == list(range(2011, 2024))
-    assert section["synthetic_control_utrecht"].warnings  # only 3 pre-period years
+    # Utrecht: 3 pre-period years, exact fits -> flagged, no placebo p-value, the gap's
+    # range over exact fits instead; the 2019 cities get the p-value on its own row
+    utrecht = section["synthetic_control_utrecht"]
+    assert any(w.startswith("Only 3 pre-period years") for w in utrecht.warnings)
+    assert any(w.startswith("Exact pre-period fit") for w in utrecht.warnings)
+    est = utrecht.estimates.set_index("term")
+    assert est.loc["fit_degenerate", "estimate"] == 1
+    assert np.isnan(est.loc["placebo_p_value", "p_value"])
+    assert "no placebo p-value" in utrecht.headline() and "not unique" in utrecht.headline()
+    for key in ("amsterdam", "rotterdam", "den_haag", "haarlem"):
+        res = section[f"synthetic_control_{key}"]
+        est = res.estimates.set_index("term")
+        assert est.loc["fit_degenerate", "estimate"] == 0, key
+        row = est.loc["placebo_p_value"]
+        assert row["statistic"] == "post/pre RMSPE ratio" and row["p_min"] == 1 / 31, key
+        assert row["p_value"] * 31 == pytest.approx(row["rank"]), key
+        assert np.isnan(est.loc["average post-period gap", "p_value"]), key
+        assert est.loc["in_time_placebo_gap", "year"] == 2015, key
+        assert not res.tables["in_time_placebo"].empty, key
+        assert "placebo-in-space p = " in res.headline(), key
+        # city aggregates: no row may look like a small person count to the report's
+        # disclosure control (year counts are in ``n_years``, not ``n``)
+        assert not suppression_mask(res.tidy(), by=["year"]).any(), key
     for name, res in section.items():
         assert isinstance(res.tidy(), pd.DataFrame) and not res.tidy().empty, name
         assert isinstance(res.summary(), pd.DataFrame), name

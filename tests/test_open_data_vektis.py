@@ -254,14 +254,12 @@ def test_unknown_column_is_refused(shared_data, tmp_path):
         kbz.open_data.vektis(2018, folder=tmp_path)
 
 
-def test_loading_is_fast_and_does_not_share_state(shared_data):
-    import time
-
-    vk._CACHE.clear()  # time a cold read of all 13 files
-    start = time.perf_counter()
+def test_loading_does_not_share_state(shared_data):
+    """A cold read of all 13 files; changing the result leaves the cache untouched.
+    (Loading speed is measured in bench/loaders.py, not asserted here.)"""
+    vk._CACHE.clear()
     a = kbz.open_data.vektis(YEARS, folder=shared_data)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 15  # a few seconds on a laptop; generous for a loaded CI machine
+    assert sorted(a["year"].unique()) == list(YEARS)
     a.loc[a.index[:10], "value"] = -1.0
     b = kbz.open_data.vektis(YEARS, folder=shared_data)
     assert not np.any(b["value"].to_numpy()[:10] == -1.0)
