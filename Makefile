@@ -44,6 +44,7 @@ test-fast: $(STAMP) $(SAMPLE) ## run the tests without the slow and Spark marker
 bench: $(STAMP) $(SAMPLE) ## run the benchmarks in bench/ (figures recorded in bench/RESULTS.md)
 	$(PY) bench/engine.py
 	$(PY) bench/report.py
+	$(PY) bench/loaders.py
 
 docs: $(STAMP) ## regenerate docs/data-contracts.md from kbz_eval/tables.py
 	$(PY) -m kbz_eval.tables docs/data-contracts.md
