@@ -56,9 +56,11 @@ figure.tables["index"].round(1)
 #
 # The rate ratio compares the KBZ change with the control change. The event study does
 # so year by year against 2012; years before KBZ (2013) check the parallel-trends
-# assumption. The practice-level randomisation row shows how unusual the contrast is
-# among all relabellings of the 12 practices — the person-clustered intervals do not
-# contain variation between practices.
+# assumption. KBZ is given to practices, so the intervals and p-values are at the
+# practice level by default (6 KBZ against 6 control practices); the randomisation
+# p-value shows how unusual the contrast is among all relabellings of the 12 practices.
+# The `_persons_only` row repeats the rate ratio with person-clustered errors, which do
+# not contain the variation between practices and are too narrow.
 
 # %%
 figure.summary()

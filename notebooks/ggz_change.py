@@ -18,7 +18,9 @@
 # the controls (not a significant difference); the practice that implemented KBZ for
 # GGZ most fully fell 23 %; in both groups there were fewer GGZ patients but each cost
 # more; and *new* GGZ patients were EUR 700 cheaper at KBZ practices (significant).
-# `kbz.ggz_change` rebuilds every one of these numbers with intervals.
+# `kbz.ggz_change` rebuilds every one of these numbers with intervals. The effect
+# estimate is the difference in change (KBZ − control); its interval and p-value are at
+# the practice level (6 against 6 practices), the unit KBZ is given to.
 #
 # Everything here runs on the **synthetic** sample shipped with kbz_eval.
 

@@ -18,7 +18,8 @@
 # workload and job satisfaction, both on a 1–10 scale. The same people answer again
 # (with some turnover), so the change over the waves comes from a mixed model with a
 # random intercept per respondent. With the practices table the change is compared
-# between KBZ and control practices.
+# between KBZ and control practices; the difference (KBZ − control) is the effect
+# estimate, with practice-clustered intervals (the staff of one practice share it).
 #
 # The data are the **synthetic** sample.
 

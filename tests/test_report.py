@@ -231,3 +231,49 @@ def test_figures_are_drawn_from_suppressed_data(tmp_path):
         if result.plotter.endswith("plot_cvg_trajectory"):
             drawn_lines = [ln for ln in ax.get_lines() if ln.get_gid() == "individual"]
             assert all(np.isnan(ln.get_ydata().astype(float)).all() for ln in drawn_lines)
+
+
+def test_overview_headlines_are_practice_level_with_the_comparison_named(report):
+    page = (report / "report.html").read_text(encoding="utf-8")
+    aims = page.split("<body>")[1]
+    # efficiency: practice-level interval, its practices counted, the comparison named
+    assert "at practice level: 6 KBZ against 6 control practices" in aims
+    assert "against the cost trend of the control practices" in aims
+    # professionals: the KBZ − control difference leads, not the KBZ-only change
+    assert "KBZ practices minus control practices" in aims
+    # experienced health has no comparison group, and says so
+    assert "There is no comparison group" in aims
+
+
+def test_every_tested_table_marks_its_primary_and_holm_adjusts_the_rest(report):
+    tidy = pd.read_csv(report / "tables" / "savings_minima__tidy.csv")
+    primary = tidy[tidy["role"] == "primary"]
+    assert primary["term"].tolist() == ["saving_per_person"]
+    secondary = tidy[(tidy["role"] == "secondary") & tidy["p_value"].notna()]
+    from kbz_eval.stats.multiplicity import holm
+
+    p = pd.to_numeric(secondary["p_value"], errors="coerce").to_numpy()
+    np.testing.assert_allclose(pd.to_numeric(secondary["p_adjusted"]).to_numpy(), holm(p))
+    for key, term in [("workforce_change", "job_satisfaction:difference_wave_3:kbz-control"),
+                      ("risk_adjustment", "oe_kbz_vs_control_2016"),
+                      ("dbc_index", "did_rate_ratio")]:
+        t = pd.read_csv(report / "tables" / f"{key}__tidy.csv")
+        assert t.loc[t["role"] == "primary", "term"].tolist() == [term], key
+        assert (t.loc[t["term"].str.endswith("_persons_only"), "role"]
+                == "persons only").all(), key
+
+
+@pytest.mark.parametrize(("entry", "match"), [
+    ('aim1 = "cvg_path:change_3_vs_1"', r"names no analysis"),
+    ('aim1 = "cvg_trajectory:change_9_vs_1"', r"reports no such term"),
+])
+def test_a_primary_outcome_that_does_not_exist_is_refused_and_nothing_written(
+        sample, tmp_path, entry, match):
+    from kbz_eval.errors import SpecificationError
+
+    path = _config(tmp_path, sample)
+    text = path.read_text(encoding="utf-8").replace("[primary]", f"[primary]\n{entry}")
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SpecificationError, match=match):
+        run_report(path, tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()

@@ -70,3 +70,23 @@ def test_groups_are_validated(tmp_path):
     with pytest.raises(SpecificationError, match=r"unknown key\(s\) \['treated'\]"):
         load_config(_write(tmp_path, '[inputs]\npractices = "p.csv"\n[groups]\n'
                                      'treated = ["A"]\n'))
+
+
+def test_inference_options_and_primary_outcomes_are_validated(tmp_path):
+    base = '[inputs]\npractices = "p.csv"\n'
+    cfg = load_config(_write(tmp_path, base + '[analysis]\ninference = "person"\n'
+                                              'practice_method = "cr2"\n'))
+    assert cfg.analysis["inference"] == "person"
+    with pytest.raises(SpecificationError, match=r"\[analysis\].*inference"):
+        load_config(_write(tmp_path, base + '[analysis]\ninference = "persons"\n'))
+    with pytest.raises(SpecificationError, match=r"\[analysis\].*practice_method"):
+        load_config(_write(tmp_path, base + '[analysis]\npractice_method = "bca"\n'))
+    cfg = load_config(_write(tmp_path, base + '[primary]\naim3 = "savings_all:net_saving"\n'))
+    assert cfg.primary["aim3"] == "savings_all:net_saving"
+    assert cfg.primary_term("savings_all") == "net_saving"
+    assert cfg.primary_term("savings_minima") is None
+    assert cfg.primary["aim4"].startswith("workforce_change:")
+    with pytest.raises(SpecificationError, match=r"\[primary\] aim3 must be"):
+        load_config(_write(tmp_path, base + '[primary]\naim3 = "savings_all"\n'))
+    with pytest.raises(SpecificationError, match=r"unknown key\(s\) \['aim5'\]"):
+        load_config(_write(tmp_path, base + '[primary]\naim5 = "a:b"\n'))

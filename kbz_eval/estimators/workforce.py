@@ -559,6 +559,15 @@ def _split_variance(estimates: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
 
 
 # --------------------------------------------------------------------------- front door
+def _group_counts(data: pd.DataFrame, by_group: bool) -> dict[str, int]:
+    """Number of KBZ and control practices with respondents (when groups are known)."""
+    if not by_group:
+        return {}
+    per = data.drop_duplicates("practice_id")["group"].value_counts()
+    return {"n_practices_kbz": int(per.get("kbz", 0)),
+            "n_practices_control": int(per.get("control", 0))}
+
+
 def workforce_change(
     workforce: pd.DataFrame,
     *,
@@ -702,6 +711,7 @@ def workforce_change(
                   "by_group": by_group, "alpha": opts.alpha, "inference": opts.inference,
                   "practice_method": opts.practice_method, "practice_method_words": words,
                   "n_boot": opts.n_boot, "seed": opts.seed,
-                  "n_practices": int(data["practice_id"].nunique())},
+                  "n_practices": int(data["practice_id"].nunique()),
+                  **_group_counts(data, by_group)},
         warnings=messages,
     )

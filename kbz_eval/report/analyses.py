@@ -35,6 +35,11 @@ class Analysis:
         Input tables it reads (``person_years`` is the panel the engine builds).
     run
         ``(tables, config) -> Result``.
+    primary
+        The analysis's primary term(s), or a function of the result that names them;
+        every other test it reports is secondary and gets a Holm-adjusted p-value in
+        the report. An aim's ``[primary]`` entry in the
+        configuration overrides it.
     """
 
     key: str
@@ -42,6 +47,11 @@ class Analysis:
     title: dict[str, str]
     needs: tuple[str, ...]
     run: Callable[[Tables, ReportConfig], Result]
+    primary: tuple[str, ...] | Callable[[Result], tuple[str, ...]] = ()
+
+    def primary_terms(self, result: Result) -> tuple[str, ...]:
+        """The primary term(s) for ``result`` (some depend on the years analysed)."""
+        return self.primary(result) if callable(self.primary) else self.primary
 
 
 def _opt(cfg: ReportConfig, key: str, default: Any) -> Any:
@@ -53,12 +63,18 @@ def _boot(cfg: ReportConfig) -> dict[str, Any]:
             "seed": int(_opt(cfg, "seed", 20140101))}
 
 
+def _level(cfg: ReportConfig) -> dict[str, Any]:
+    """The unit of inference of the analyses whose treatment is a practice property."""
+    return {"inference": _opt(cfg, "inference", "practice"),
+            "practice_method": _opt(cfg, "practice_method", "wild")}
+
+
 def _dbc_index(t: Tables, cfg: ReportConfig) -> Result:
     from kbz_eval.estimators.dbc_index import dbc_index
 
     return dbc_index(t["person_years"], t["practices"], base_year=_opt(cfg, "base_year", 2012),
                      population=_opt(cfg, "population", "minima"),
-                     years=_years(cfg, t), seed=_boot(cfg)["seed"])
+                     years=_years(cfg, t), seed=_boot(cfg)["seed"], **_level(cfg))
 
 
 def _years(cfg: ReportConfig, t: Tables) -> list[int] | None:
@@ -76,7 +92,7 @@ def _savings(population: str) -> Callable[[Tables, ReportConfig], Result]:
         return savings(t["person_years"], t["practices"], year=_opt(cfg, "savings_year", 2015),
                        base_year=_opt(cfg, "base_year", 2012), population=population,
                        extra_financing_eur=_opt(cfg, "extra_financing_eur", None),
-                       years=_years(cfg, t), **_boot(cfg))
+                       years=_years(cfg, t), **_boot(cfg), **_level(cfg))
 
     return run
 
@@ -86,13 +102,20 @@ def _ggz_change(t: Tables, cfg: ReportConfig) -> Result:
 
     return ggz_change(t["person_years"], t["practices"],
                       base_year=_opt(cfg, "ggz_base_year", 2013),
-                      follow_year=_opt(cfg, "ggz_follow_year", 2016), **_boot(cfg))
+                      follow_year=_opt(cfg, "ggz_follow_year", 2016), **_boot(cfg),
+                      **_level(cfg))
 
 
 def _risk(t: Tables, cfg: ReportConfig) -> Result:
     from kbz_eval.estimators.risk_adjustment import risk_adjustment
 
-    return risk_adjustment(t["person_years"], t["practices"])
+    return risk_adjustment(t["person_years"], t["practices"], **_level(cfg))
+
+
+def _risk_primary(result: Result) -> tuple[str, ...]:
+    """The KBZ-against-control O/E ratio of the last year analysed."""
+    years = result.settings.get("years") or []
+    return (f"oe_kbz_vs_control_{max(years)}",) if years else ()
 
 
 def _did_practices(t: Tables, cfg: ReportConfig) -> Result:
@@ -148,7 +171,7 @@ def _population_health(t: Tables, cfg: ReportConfig) -> Result:
 def _workforce(t: Tables, cfg: ReportConfig) -> Result:
     from kbz_eval.estimators.workforce import workforce_change
 
-    return workforce_change(t["workforce"], practices=t.get("practices"))
+    return workforce_change(t["workforce"], practices=t.get("practices"), **_level(cfg))
 
 
 def _ivm(t: Tables, cfg: ReportConfig) -> Result:
@@ -172,7 +195,7 @@ def _t(en: str, nl: str) -> dict[str, str]:
 ANALYSES: tuple[Analysis, ...] = (
     Analysis("cvg_trajectory", 1, _t("Self-rated health (CVG) over the measurements",
                                       "Ervaren gezondheid (CVG) over de metingen"),
-             ("cvg",), _cvg_trajectory),
+             ("cvg",), _cvg_trajectory, ("change_3_vs_1",)),
     Analysis("cvg_agreement", 1, _t("Patient and GP ratings of health: agreement",
                                      "Overeenstemming tussen patiënt en huisarts"),
              ("cvg",), _cvg_agreement),
@@ -181,28 +204,30 @@ ANALYSES: tuple[Analysis, ...] = (
              ("conversations",), _conversations),
     Analysis("population_health", 2, _t("Health monitor: neighbourhood against the city",
                                           "Gezondheidsmonitor: wijk tegenover de stad"),
-             ("monitor",), _population_health),
+             ("monitor",), _population_health,
+             ("difference_in_change:good_self_rated_health",)),
     Analysis("dbc_index", 3, _t("Outpatient DBCs: index, KBZ against controls (minima)",
                                  "Poliklinische DBC's: index, KBZ tegenover controles (minima)"),
-             ("person_years", "practices"), _dbc_index),
+             ("person_years", "practices"), _dbc_index, ("did_rate_ratio",)),
     Analysis("savings_minima", 3, _t("Savings on outpatient DBCs, minima insured",
                                       "Besparing op poliklinische DBC's, minima-verzekerden"),
-             ("person_years", "practices"), _savings("minima")),
+             ("person_years", "practices"), _savings("minima"), ("saving_per_person",)),
     Analysis("savings_all", 3, _t("Savings on outpatient DBCs, all insured",
                                    "Besparing op poliklinische DBC's, alle verzekerden"),
-             ("person_years", "practices"), _savings("all")),
+             ("person_years", "practices"), _savings("all"), ("saving_per_person",)),
     Analysis("did_practices", 3, _t("Difference in differences at practice level "
                                      "(outpatient DBC cost, first KBZ cohort)",
                                      "Verschil in verschillen per praktijk (poliklinische "
                                      "kosten, eerste KBZ-cohort)"),
-             ("person_years", "practices"), _did_practices),
+             ("person_years", "practices"), _did_practices, ("att",)),
     Analysis("ggz_change", 3, _t("Specialist mental health care (GGZ) cost, 2013 → 2016",
                                   "Kosten specialistische GGZ, 2013 → 2016"),
-             ("person_years", "practices"), _ggz_change),
+             ("person_years", "practices"), _ggz_change,
+             ("difference_in_change", "ratio_of_changes")),
     Analysis("risk_adjustment", 3, _t("Observed against expected cost (age and sex)",
                                        "Werkelijke tegenover verwachte kosten (leeftijd en "
                                        "geslacht)"),
-             ("person_years", "practices"), _risk),
+             ("person_years", "practices"), _risk, _risk_primary),
     Analysis("indicator_spread", 3, _t("Prescribing efficiency (IVM) across KBZ practices",
                                         "Doelmatig voorschrijven (IVM) tussen KBZ-praktijken"),
              ("practice_indicators", "practices"), _ivm),
@@ -211,7 +236,7 @@ ANALYSES: tuple[Analysis, ...] = (
              ("consults",), _referrals),
     Analysis("workforce_change", 4, _t("Professionals: workload and job satisfaction",
                                         "Professionals: werkdruk en werkplezier"),
-             ("workforce",), _workforce),
+             ("workforce",), _workforce, ("job_satisfaction:difference_wave_3:kbz-control",)),
 )
 
 #: Name of each aim, by language.

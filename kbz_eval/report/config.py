@@ -25,6 +25,11 @@ Example (``kbz.toml`` at the repository root runs the embedded synthetic sample)
     extra_financing_eur = 60000
     bootstrap_replicates = 999
     seed = 20140101
+    inference = "practice"        # or "person": persons only — ignores practice variation
+    practice_method = "wild"      # or "cr2" (analytic, Satterthwaite df)
+
+    [primary]                     # optional: the primary outcome per aim ("analysis:term")
+    # aim3 = "savings_minima:saving_per_person"
 """
 
 from __future__ import annotations
@@ -35,15 +40,26 @@ from pathlib import Path
 from typing import Any
 
 from kbz_eval.errors import SpecificationError
+from kbz_eval.stats.options import check_option
 from kbz_eval.tables import TABLES
 
 LANGUAGES = ("en", "nl")
-_SECTIONS = {"report", "inputs", "mappings", "analysis", "groups"}
+_SECTIONS = {"report", "inputs", "mappings", "analysis", "groups", "primary"}
 _REPORT_KEYS = {"title", "language", "suppression_threshold", "on_error"}
 _ANALYSIS_KEYS = {
     "years", "base_year", "savings_year", "ggz_base_year", "ggz_follow_year",
     "extra_financing_eur", "bootstrap_replicates", "seed", "population", "area",
-    "reference_area", "open_data_folder",
+    "reference_area", "open_data_folder", "inference", "practice_method",
+}
+
+#: The primary outcome of each aim (``"analysis key:term"``): the overview leads with
+#: it, and every other test of its analysis is secondary (Holm-adjusted ``p_adjusted``).
+#: ``[primary]`` in the configuration overrides any of them (keys ``aim1`` ... ``aim4``).
+DEFAULT_PRIMARY = {
+    "aim1": "cvg_trajectory:change_3_vs_1",
+    "aim2": "population_health:difference_in_change:good_self_rated_health",
+    "aim3": "savings_minima:saving_per_person",
+    "aim4": "workforce_change:job_satisfaction:difference_wave_3:kbz-control",
 }
 
 
@@ -77,7 +93,16 @@ class ReportConfig:
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
     mappings: dict[str, Path] = field(default_factory=dict)
     analysis: dict[str, Any] = field(default_factory=dict)
+    primary: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PRIMARY))
     raw: dict[str, Any] = field(default_factory=dict)
+
+    def primary_term(self, analysis_key: str) -> str | None:
+        """The declared primary term of analysis ``analysis_key``, if an aim names it."""
+        for value in self.primary.values():
+            key, _, term = value.partition(":")
+            if key == analysis_key:
+                return term
+        return None
 
 
 def _unknown(keys: set[str], allowed: set[str], where: str, path: Path) -> None:
@@ -172,6 +197,19 @@ def load_config(path: str | Path) -> ReportConfig:
     both = sorted(set(groups.get("kbz", [])) & set(groups.get("control", [])))
     if both:
         raise SpecificationError(f"{path}: practices in both [groups] kbz and control: {both}.")
+    for key in ("inference", "practice_method"):
+        if key in analysis:
+            try:
+                check_option(key, analysis[key])
+            except SpecificationError as exc:
+                raise SpecificationError(f"{path}: [analysis] {exc}") from None
+    primary = raw.get("primary", {})
+    _unknown(set(primary), set(DEFAULT_PRIMARY), "[primary]", path)
+    for aim, value in primary.items():
+        if not isinstance(value, str) or ":" not in value:
+            raise SpecificationError(
+                f"{path}: [primary] {aim} must be \"analysis key:term\" (e.g. "
+                f"{DEFAULT_PRIMARY[aim]!r}), but {value!r} was passed.")
     open_data = analysis.get("open_data_folder")
     open_data_folder = (base / open_data).resolve() if open_data else None
     return ReportConfig(
@@ -185,5 +223,6 @@ def load_config(path: str | Path) -> ReportConfig:
         groups={k: tuple(v) for k, v in sorted(groups.items())},
         mappings=mappings,
         analysis=analysis,
+        primary={**DEFAULT_PRIMARY, **primary},
         raw=raw,
     )

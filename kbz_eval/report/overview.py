@@ -10,6 +10,7 @@ import pandas as pd
 
 from kbz_eval.report import formatting as fmt
 from kbz_eval.results import Result
+from kbz_eval.stats.pvalues import format_p
 
 
 @dataclass(frozen=True)
@@ -38,12 +39,17 @@ def _aim1(r: Result, lang: str) -> Panel | None:
         s = (f"Het gemiddelde rapportcijfer van patiënten voor hun eigen gezondheid (CVG) ging "
              f"van {n(m1['estimate'])} bij de eerste naar {n(m3['estimate'])} bij de derde "
              f"meting ({int(m1['n'])} en {int(m3['n'])} patiënten); volgens het gemengde model "
-             f"is de verandering {n(chg['estimate'])} punt {ci}.")
+             f"is de verandering {n(chg['estimate'])} punt {ci}. Er is geen "
+             "vergelijkingsgroep: dit is een ongecontroleerde voor-en-navergelijking van de "
+             "voor KBZ gekozen patiënten, en regressie naar het gemiddelde is niet "
+             "uitgesloten.")
     else:
         s = (f"Patients' mean self-rated health mark (CVG) went from {n(m1['estimate'])} at the "
              f"first to {n(m3['estimate'])} at the third measurement ({int(m1['n'])} and "
              f"{int(m3['n'])} patients); the mixed-model change is {n(chg['estimate'])} points "
-             f"{ci}.")
+             f"{ci}. There is no comparison group: this is an uncontrolled before/after "
+             "change of the patients selected for KBZ, and regression to the mean is not "
+             "excluded.")
     return Panel(1, "+" + n(chg["estimate"]) if chg["estimate"] > 0 else n(chg["estimate"]),
                  ci, s)
 
@@ -72,46 +78,100 @@ def _aim2(r: Result, lang: str) -> Panel | None:
     return Panel(2, f"{pp} pp" if lang == "en" else f"{pp} %-punt", ci, s)
 
 
+def _level_words(row: pd.Series, r: Result, lang: str) -> str:
+    """Which level the interval is at, in the reader's words."""
+    n_k, n_c = r.settings.get("n_practices_kbz"), r.settings.get("n_practices_control")
+    if str(row.get("inference", "practice")) == "person":
+        return ("alleen personen — negeert verschillen tussen praktijken" if lang == "nl"
+                else "persons only — ignores variation between practices")
+    if n_k is None or n_c is None:
+        return "op praktijkniveau" if lang == "nl" else "at practice level"
+    if lang == "nl":
+        return f"op praktijkniveau: {n_k} KBZ- tegenover {n_c} controlepraktijken"
+    return f"at practice level: {n_k} KBZ against {n_c} control practices"
+
+
+def _p(row: pd.Series, lang: str) -> str:
+    return format_p(row["p_value"], decimal="," if lang == "nl" else ".")
+
+
 def _aim3(r: Result, lang: str) -> Panel | None:
     row, net = _row(r, "saving_per_person"), _row(r, "net_saving")
     if row is None:
         return None
     e = lambda v: fmt.euro(v, language=lang)  # noqa: E731
     ci = fmt.interval(row["ci_lower"], row["ci_upper"], language=lang, kind="euro")
-    year = r.settings.get("year", "")
-    n = fmt.number(row["n"], language=lang)
-    net_text = e(net["estimate"]) if net is not None else "—"
-    if lang == "nl":
-        s = (f"Als de poliklinische kosten van de {n} minima-verzekerden van de KBZ-praktijken "
-             f"net zo waren gestegen als bij de controlepraktijken, was er in {year} "
-             f"{e(row['estimate'])} per persoon meer uitgegeven {ci}; na aftrek van de extra "
-             f"financiering is de besparing {net_text}.")
+    st = r.settings
+    year = st.get("year", "")
+    level = _level_words(row, r, lang)
+    financing = e(st.get("extra_financing_eur", float("nan")))
+    assumed = bool(st.get("extra_financing_is_assumption", False))
+    pop = st.get("population", "minima")
+    iy = _row(r, "insured_years")
+    years_en = years_nl = ""
+    if iy is not None and pd.notna(iy["estimate"]):
+        count = fmt.number(iy["estimate"], language=lang)
+        years_en = f" over the {count} insured years"
+        years_nl = f" over de {count} verzekerdenjaren"
+    if net is not None:
+        net_ci = fmt.interval(net["ci_lower"], net["ci_upper"], language=lang, kind="euro")
+        net_text = f"{e(net['estimate'])} {net_ci}"
     else:
-        s = (f"Had outpatient DBC costs of the {n} minima insured at KBZ practices grown like "
-             f"the control practices', {year} would have cost {e(row['estimate'])} more per "
-             f"person {ci}; net of the extra financing the saving is {net_text}.")
+        net_text = "—"
+    if lang == "nl":
+        who = "minima-verzekerden" if pop == "minima" else "verzekerden"
+        s = (f"Besparing per verzekerdenjaar van {who} van de KBZ-praktijken in {year}, "
+             f"tegenover de kostenontwikkeling bij de controlepraktijken: "
+             f"{e(row['estimate'])} {ci} ({level}; {_p(row, lang)}). Totaal{years_nl}, na "
+             f"aftrek van {financing} extra financiering"
+             f"{' (een aanname)' if assumed else ''}: {net_text}.")
+    else:
+        who = "minima-insured persons" if pop == "minima" else "insured persons"
+        s = (f"Saving per insured year of {who} at KBZ practices in {year}, against the "
+             f"cost trend of the control practices: {e(row['estimate'])} {ci} ({level}; "
+             f"{_p(row, lang)}). Total{years_en}, net of {financing} extra financing"
+             f"{' (an assumption)' if assumed else ''}: {net_text}.")
     return Panel(3, e(row["estimate"]), ci, s)
 
 
 def _aim4(r: Result, lang: str) -> Panel | None:
     terms = r.tidy()["term"].tolist()
-    # with practices given, changes are per group (``...:kbz``); lead with KBZ practices
+    # with practices given, lead with the KBZ − control difference at the last wave
+    diffs = [(int(m.group(1)), t) for t in terms
+             if (m := re.fullmatch(r"job_satisfaction:difference_wave_(\d+):kbz-control", t))]
+    if diffs:
+        last, term = max(diffs)
+        row = _row(r, term)
+        v = fmt.number(row["estimate"], language=lang, decimals=2)
+        ci = fmt.interval(row["ci_lower"], row["ci_upper"], language=lang, decimals=2)
+        level = _level_words(row, r, lang)
+        if lang == "nl":
+            s = (f"Verandering in werkplezier van professionals van de eerste tot de {last}e "
+                 f"meting, KBZ-praktijken min controlepraktijken: {v} punt op een schaal van "
+                 f"1 tot 10 {ci} ({level}; {_p(row, lang)}).")
+        else:
+            s = (f"Change in professionals' job satisfaction from the first to wave {last}, "
+                 f"KBZ practices minus control practices: {v} points on a 1–10 scale {ci} "
+                 f"({level}; {_p(row, lang)}).")
+        return Panel(4, "+" + v if row["estimate"] > 0 else v, ci, s)
     waves = [(int(m.group(1)), t) for t in terms
              if (m := re.fullmatch(r"job_satisfaction:change_wave_(\d+)_vs_1(?::kbz)?", t))]
     if not waves:
         return None
     last, term = max(waves)
-    where = {"en": " at KBZ practices", "nl": " in KBZ-praktijken"}[lang] if term.endswith(
-        ":kbz") else ""
+    at_kbz = term.endswith(":kbz")
     row = _row(r, term)
     v = fmt.number(row["estimate"], language=lang, decimals=2)
     ci = fmt.interval(row["ci_lower"], row["ci_upper"], language=lang, decimals=2)
     if lang == "nl":
+        where = " in KBZ-praktijken" if at_kbz else ""
         s = (f"Het werkplezier van professionals{where} veranderde van de eerste tot de {last}e "
-             f"meting met {v} punt op een schaal van 1 tot 10 {ci}.")
+             f"meting met {v} punt op een schaal van 1 tot 10 {ci}. Er is geen "
+             "vergelijkingsgroep.")
     else:
+        where = " at KBZ practices" if at_kbz else ""
         s = (f"Professionals' job satisfaction{where} changed by {v} points on a 1–10 scale from "
-             f"the first to wave {last} {ci}.")
+             f"the first to wave {last} {ci}. There is no comparison group.")
     return Panel(4, "+" + v if row["estimate"] > 0 else v, ci, s)
 
 

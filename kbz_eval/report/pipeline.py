@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from kbz_eval import disclosure
+from kbz_eval.errors import SpecificationError
 from kbz_eval.report import html as html_report
 from kbz_eval.report.analyses import AIMS, ANALYSES, Analysis
 from kbz_eval.report.config import ReportConfig, load_config
@@ -33,6 +34,7 @@ from kbz_eval.report.quality import is_synthetic, panel_rows, quality_frame, qua
 from kbz_eval.report.translate import translate_figure
 from kbz_eval.report.workbook import write_workbook
 from kbz_eval.results import Result
+from kbz_eval.stats.multiplicity import mark_family
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -111,18 +113,30 @@ def _suppressed_result(result: Result, cfg: ReportConfig
 
 def _run_analysis(spec: Analysis, tables: dict[str, pd.DataFrame], cfg: ReportConfig,
                   work: Path) -> tuple[Result, html_report.Section, dict[str, pd.DataFrame]]:
+    """Run one analysis, mark its primary term and Holm family, and publish it; the
+    returned result is the suppressed copy."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = spec.run(tables, cfg)
+    declared = cfg.primary_term(spec.key)
+    if declared and declared not in set(result.tidy()["term"].astype(str)):
+        raise SpecificationError(
+            f"[primary] names term {declared!r} of analysis {spec.key!r}, but that analysis "
+            f"reports no such term; its terms are {sorted(result.tidy()['term'].astype(str))}.")
+    primary = (declared,) if declared else spec.primary_terms(result)
+    if primary and "p_value" in result.estimates.columns:
+        result.estimates = mark_family(result.estimates, primary)
     messages = sorted({str(w.message) for w in caught} | set(result.warnings))
-    section, published = _publish(spec.key, spec.title[cfg.language], result, messages, cfg,
-                                  work)
-    return result, section, published
+    section, published, drawn = _publish(spec.key, spec.title[cfg.language], result,
+                                         messages, cfg, work)
+    return drawn, section, published
 
 
 def _publish(key: str, title: str, result: Result, messages: list[str], cfg: ReportConfig,
-             work: Path) -> tuple[html_report.Section, dict[str, pd.DataFrame]]:
-    """Write one result's figure, plot data and tables; return its HTML section."""
+             work: Path) -> tuple[html_report.Section, dict[str, pd.DataFrame], Result]:
+    """Write one result's figure, plot data and tables; return its HTML section, the
+    published tables and the small-cell-suppressed copy of the result (the overview
+    reads only that copy)."""
     from kbz_eval.report.figures import new_figure, save_figure
 
     messages = list(messages)
@@ -156,13 +170,19 @@ def _publish(key: str, title: str, result: Result, messages: list[str], cfg: Rep
         method=result.method,
         warnings=messages,
     )
-    return section, published
+    return section, published, drawn
 
 
 def _build(cfg: ReportConfig, work: Path, progress: Progress) -> None:
     """Compute and write every report file into ``work``."""
     (work / "figures").mkdir()
     (work / "tables").mkdir()
+    known = {spec.key for spec in ANALYSES}
+    for aim, value in sorted(cfg.primary.items()):
+        if value.partition(":")[0] not in known:
+            raise SpecificationError(
+                f"[primary] {aim} = {value!r} names no analysis; the analyses are "
+                f"{sorted(known)}.")
     tables, rows = _read_inputs(cfg, progress)
     synthetic = any(is_synthetic(p) for p in cfg.inputs.values())
     if cfg.groups and "practices" in tables:
@@ -200,10 +220,10 @@ def _build(cfg: ReportConfig, work: Path, progress: Progress) -> None:
             progress.step("open data (Vektis, RIVM)")
             for key, result in open_data_section(folder).items():
                 title = OPEN_DATA_TITLES.get(key, {}).get(cfg.language, result.title)
-                section, published = _publish(f"open_data_{key}", title, result,
-                                              sorted(set(result.warnings)), cfg, work)
+                section, published, drawn = _publish(f"open_data_{key}", title, result,
+                                                     sorted(set(result.warnings)), cfg, work)
                 sections.append(section)
-                results[f"open_data_{key}"] = result
+                results[f"open_data_{key}"] = drawn
                 for name, frame in published.items():
                     sheets[f"open_data_{key}.{name}"] = frame
             open_inputs = {
