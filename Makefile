@@ -9,6 +9,7 @@ STAMP  := $(VENV)/.installed
 CONFIG ?= kbz.toml
 OUT    ?= reports/sample
 PYTEST_ARGS ?=
+TEST_WORKERS ?= 2   # pytest-xdist processes; a test file stays in one process
 
 .PHONY: help install sample report test test-fast bench docs lint clean
 
@@ -36,7 +37,7 @@ report: $(STAMP) $(SAMPLE) ## run the report on the embedded synthetic sample ->
 	MPLBACKEND=Agg $(PY) -m kbz_eval.cli report --config $(CONFIG) --out $(OUT)
 
 test: $(STAMP) $(SAMPLE) ## run every test (slow statistical validations and Spark included)
-	MPLBACKEND=Agg $(PY) -m pytest $(PYTEST_ARGS)
+	MPLBACKEND=Agg $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-fast: $(STAMP) $(SAMPLE) ## run the tests without the slow and Spark markers
 	MPLBACKEND=Agg $(PY) -m pytest -m "not slow and not spark" $(PYTEST_ARGS)

@@ -151,6 +151,10 @@ def test_small_cells_read_too_few_observations_in_dutch(sample, tmp_path):
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "Synthetische gegevens." in page and "<html lang='nl'>" in page
     assert re.search(r"€ \d{3}", page), "Dutch money format € 356"
+    # the overview reads the suppressed results: the CVG panel (50 and 20 patients)
+    # is withheld, not printed with its small counts
+    assert "berust op te weinig personen" in page
+    assert "patiënten)" not in page.split("<body>")[1].split("class='aim'")[1]
     for path in sorted((out / "tables").glob("*.csv")):
         frame = pd.read_csv(path)
         for col in disclosure.count_columns(frame):

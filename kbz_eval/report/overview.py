@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from kbz_eval import disclosure
 from kbz_eval.report import formatting as fmt
 from kbz_eval.results import Result
 from kbz_eval.stats.pvalues import format_p
@@ -29,24 +30,43 @@ def _row(result: Result, term: str) -> pd.Series | None:
     return None if hit.empty else hit.iloc[0]
 
 
+def _suppressed(*rows: pd.Series) -> bool:
+    """Whether a row the sentence needs was withheld (small cell: estimate or n is NaN)."""
+    return any(pd.isna(r["estimate"]) or ("n" in r and pd.isna(r["n"])) for r in rows)
+
+
+def _withheld(aim: int, lang: str) -> Panel:
+    """The panel of an aim whose headline rests on a suppressed small cell."""
+    label = disclosure.SUPPRESSED_LABEL[lang]
+    if lang == "nl":
+        s = ("De uitkomst van dit doel berust op te weinig personen om te publiceren "
+             f"({label}).")
+    else:
+        s = f"This aim's headline rests on too few persons to publish ({label})."
+    return Panel(aim, "—", "", s)
+
+
 def _aim1(r: Result, lang: str) -> Panel | None:
     m1, m3, chg = _row(r, "mean_1"), _row(r, "mean_3"), _row(r, "change_3_vs_1")
     if m1 is None or m3 is None or chg is None:
         return None
+    if _suppressed(m1, m3, chg):
+        return _withheld(1, lang)
     n = lambda v: fmt.number(v, language=lang, decimals=1)  # noqa: E731
+    c = lambda v: fmt.number(v, language=lang)  # noqa: E731
     ci = fmt.interval(chg["ci_lower"], chg["ci_upper"], language=lang, decimals=1)
     if lang == "nl":
         s = (f"Het gemiddelde rapportcijfer van patiënten voor hun eigen gezondheid (CVG) ging "
              f"van {n(m1['estimate'])} bij de eerste naar {n(m3['estimate'])} bij de derde "
-             f"meting ({int(m1['n'])} en {int(m3['n'])} patiënten); volgens het gemengde model "
+             f"meting ({c(m1['n'])} en {c(m3['n'])} patiënten); volgens het gemengde model "
              f"is de verandering {n(chg['estimate'])} punt {ci}. Er is geen "
              "vergelijkingsgroep: dit is een ongecontroleerde voor-en-navergelijking van de "
              "voor KBZ gekozen patiënten, en regressie naar het gemiddelde is niet "
              "uitgesloten.")
     else:
         s = (f"Patients' mean self-rated health mark (CVG) went from {n(m1['estimate'])} at the "
-             f"first to {n(m3['estimate'])} at the third measurement ({int(m1['n'])} and "
-             f"{int(m3['n'])} patients); the mixed-model change is {n(chg['estimate'])} points "
+             f"first to {n(m3['estimate'])} at the third measurement ({c(m1['n'])} and "
+             f"{c(m3['n'])} patients); the mixed-model change is {n(chg['estimate'])} points "
              f"{ci}. There is no comparison group: this is an uncontrolled before/after "
              "change of the patients selected for KBZ, and regression to the mean is not "
              "excluded.")
@@ -58,6 +78,8 @@ def _aim2(r: Result, lang: str) -> Panel | None:
     row = _row(r, "difference_in_change:good_self_rated_health")
     if row is None:
         return None
+    if _suppressed(row):
+        return _withheld(2, lang)
     area, ref = r.settings.get("area", "the area"), r.settings.get("reference", "the reference")
     pp = fmt.number(row["estimate"], language=lang, decimals=1)
     size = fmt.number(abs(row["estimate"]), language=lang, decimals=1)
@@ -99,6 +121,10 @@ def _aim3(r: Result, lang: str) -> Panel | None:
     row, net = _row(r, "saving_per_person"), _row(r, "net_saving")
     if row is None:
         return None
+    if _suppressed(row):
+        return _withheld(3, lang)
+    if net is not None and _suppressed(net):
+        net = None
     e = lambda v: fmt.euro(v, language=lang)  # noqa: E731
     ci = fmt.interval(row["ci_lower"], row["ci_upper"], language=lang, kind="euro")
     st = r.settings
@@ -109,7 +135,7 @@ def _aim3(r: Result, lang: str) -> Panel | None:
     pop = st.get("population", "minima")
     iy = _row(r, "insured_years")
     years_en = years_nl = ""
-    if iy is not None and pd.notna(iy["estimate"]):
+    if iy is not None and not _suppressed(iy):
         count = fmt.number(iy["estimate"], language=lang)
         years_en = f" over the {count} insured years"
         years_nl = f" over de {count} verzekerdenjaren"
@@ -142,6 +168,8 @@ def _aim4(r: Result, lang: str) -> Panel | None:
     if diffs:
         last, term = max(diffs)
         row = _row(r, term)
+        if _suppressed(row):
+            return _withheld(4, lang)
         v = fmt.number(row["estimate"], language=lang, decimals=2)
         ci = fmt.interval(row["ci_lower"], row["ci_upper"], language=lang, decimals=2)
         level = _level_words(row, r, lang)
@@ -161,6 +189,8 @@ def _aim4(r: Result, lang: str) -> Panel | None:
     last, term = max(waves)
     at_kbz = term.endswith(":kbz")
     row = _row(r, term)
+    if _suppressed(row):
+        return _withheld(4, lang)
     v = fmt.number(row["estimate"], language=lang, decimals=2)
     ci = fmt.interval(row["ci_lower"], row["ci_upper"], language=lang, decimals=2)
     if lang == "nl":
