@@ -343,25 +343,9 @@ def prepare_claims(
             f"{type(panel).__name__} was passed."
         )
     src, tab = "panel", "person_years"
-    needed = ["person_id", "year", "practice_id", "insured_days", *values]
-    if population == "minima":
-        needed.append("minima")
-    if need_age_sex:
-        needed.append("sex")
-    _missing_columns(panel, list(dict.fromkeys(needed)), src, tab)
-    if need_age_sex and "age_band" not in panel.columns and "birth_year" not in panel.columns:
-        raise DataValidationError(
-            source=src, table=tab,
-            violations=[Violation(column="age_band", rule="age_band or birth_year is "
-                                  "required for age/sex adjustment")],
-        )
+    _check_columns(panel, population, values, need_age_sex)
     prac = normalise_practices(practices)
-
-    year = _as_number(panel["year"], "year", src, tab)
-    if (year != np.round(year)).any():
-        raise DataValidationError(source=src, table=tab, violations=[
-            Violation(column="year", rule="must be a whole calendar year")])
-    year = year.astype(np.int64)
+    year = _whole_years(panel)
     available = np.unique(year)
     for name, value in required_years:
         check_year(name, value, available)
@@ -373,15 +357,11 @@ def prepare_claims(
             Violation(column="person_id", rule="not empty",
                       n_rows=int(person_id.isna().sum()))])
     practice_text = _text(panel["practice_id"])
-
     mask = np.isin(year, keep_years)
     if population == "minima":
         mask &= _as_bool(panel["minima"], "minima", src, tab)
-    group_of = dict(zip(prac["practice_id"], prac["group"], strict=True))
-    p_codes, p_uniques = pd.factorize(practice_text)
-    group = np.array([group_of.get(p, "") for p in p_uniques] + [""], dtype=object)[p_codes]
-    outside = mask & (group == "")
-    n_outside = int(outside.sum())
+    group = _group_of_rows(practice_text, prac)
+    n_outside = int((mask & (group == "")).sum())
     mask &= group != ""
     if not mask.any():
         raise DataValidationError(source=src, table=tab, violations=[
@@ -391,12 +371,7 @@ def prepare_claims(
 
     idx = np.flatnonzero(mask)
     sub = panel.iloc[idx]
-    # persons coded in the order of their id (as text), so row order never matters
-    raw_codes, raw_ids = pd.factorize(sub["person_id"])
-    id_text = pd.Index(raw_ids).astype(str).to_numpy(dtype=str)
-    uniques, inverse = np.unique(id_text, return_inverse=True)
-    person = inverse.ravel()[raw_codes].astype(np.int64)
-    n_persons = len(uniques)
+    person, n_persons = _person_codes(sub["person_id"])
     data: dict[str, Any] = {
         "person": person,
         "year": year[idx],
@@ -410,13 +385,7 @@ def prepare_claims(
     for col in values:
         data[col] = _as_number(sub[col], col, src, tab, minimum=0, positions=idx)
     if need_age_sex:
-        sex = _text(sub["sex"], upper=True)
-        bad = ~np.isin(sex, ("M", "F"))
-        if bad.any():
-            raise DataValidationError(source=src, table=tab, violations=[
-                Violation(column="sex", rule="must be M or F", n_rows=int(bad.sum()),
-                          values=tuple(str(v) for v in pd.unique(sex[bad])[:5]))])
-        data["sex"] = sex
+        data["sex"] = _sexes(sub["sex"])
         data["age_band"] = _age_bands(sub, year[idx], src, tab)
     order = np.lexsort((data["year"], data["person"]))
     frame = pd.DataFrame({k: v[order] for k, v in data.items()})
@@ -426,12 +395,7 @@ def prepare_claims(
             Violation(column="person_id", rule="person_id + year must be unique",
                       n_rows=int(dup.sum()))])
 
-    is_kbz = (frame["group"].to_numpy() == "kbz").astype(np.int64)
-    person = frame["person"].to_numpy()
-    has_kbz = np.bincount(person, weights=is_kbz, minlength=n_persons) > 0
-    has_ctl = np.bincount(person, weights=1 - is_kbz, minlength=n_persons) > 0
-    strata = has_kbz.astype(np.int64) + 2 * has_ctl.astype(np.int64)
-
+    strata = _person_strata(frame, n_persons)
     used = prac[prac["practice_id"].isin(pd.unique(frame["practice_id"]))].reset_index(
         drop=True)
     notes = []
@@ -443,6 +407,67 @@ def prepare_claims(
     return ClaimsPanel(frame=frame, n_persons=n_persons, strata=strata, practices=used,
                        n_rows_outside=n_outside, population=population, years=keep_years,
                        notes=notes)
+
+
+def _check_columns(panel: pd.DataFrame, population: str, values: Sequence[str],
+                   need_age_sex: bool) -> None:
+    """Every column the selection needs is in the panel."""
+    needed = ["person_id", "year", "practice_id", "insured_days", *values]
+    if population == "minima":
+        needed.append("minima")
+    if need_age_sex:
+        needed.append("sex")
+    _missing_columns(panel, list(dict.fromkeys(needed)), "panel", "person_years")
+    if need_age_sex and "age_band" not in panel.columns and "birth_year" not in panel.columns:
+        raise DataValidationError(
+            source="panel", table="person_years",
+            violations=[Violation(column="age_band", rule="age_band or birth_year is "
+                                  "required for age/sex adjustment")],
+        )
+
+
+def _whole_years(panel: pd.DataFrame) -> np.ndarray:
+    """The ``year`` column as integers (refused when not whole years)."""
+    year = _as_number(panel["year"], "year", "panel", "person_years")
+    if (year != np.round(year)).any():
+        raise DataValidationError(source="panel", table="person_years", violations=[
+            Violation(column="year", rule="must be a whole calendar year")])
+    return year.astype(np.int64)
+
+
+def _group_of_rows(practice_text: np.ndarray, prac: pd.DataFrame) -> np.ndarray:
+    """The group of each row's practice (``""`` for practices not in ``practices``)."""
+    group_of = dict(zip(prac["practice_id"], prac["group"], strict=True))
+    p_codes, p_uniques = pd.factorize(practice_text)
+    return np.array([group_of.get(p, "") for p in p_uniques] + [""], dtype=object)[p_codes]
+
+
+def _person_codes(person_id: pd.Series) -> tuple[np.ndarray, int]:
+    """Persons coded in the order of their id (as text), so row order never matters."""
+    raw_codes, raw_ids = pd.factorize(person_id)
+    id_text = pd.Index(raw_ids).astype(str).to_numpy(dtype=str)
+    uniques, inverse = np.unique(id_text, return_inverse=True)
+    return inverse.ravel()[raw_codes].astype(np.int64), len(uniques)
+
+
+def _sexes(sex_column: pd.Series) -> np.ndarray:
+    """``M``/``F`` per row (refused otherwise)."""
+    sex = _text(sex_column, upper=True)
+    bad = ~np.isin(sex, ("M", "F"))
+    if bad.any():
+        raise DataValidationError(source="panel", table="person_years", violations=[
+            Violation(column="sex", rule="must be M or F", n_rows=int(bad.sum()),
+                      values=tuple(str(v) for v in pd.unique(sex[bad])[:5]))])
+    return sex
+
+
+def _person_strata(frame: pd.DataFrame, n_persons: int) -> np.ndarray:
+    """Bootstrap stratum per person: 1 KBZ only, 2 control only, 3 both."""
+    is_kbz = (frame["group"].to_numpy() == "kbz").astype(np.int64)
+    person = frame["person"].to_numpy()
+    has_kbz = np.bincount(person, weights=is_kbz, minlength=n_persons) > 0
+    has_ctl = np.bincount(person, weights=1 - is_kbz, minlength=n_persons) > 0
+    return has_kbz.astype(np.int64) + 2 * has_ctl.astype(np.int64)
 
 
 def _age_bands(sub: pd.DataFrame, year: np.ndarray, source: str, table: str) -> np.ndarray:

@@ -659,6 +659,44 @@ def cvg_trajectory(cvg: pd.DataFrame, *, alpha: float = 0.05) -> CvgTrajectoryRe
             "n_completers": comp.n, "completers_estimate": comp.mean,
             "completers_ci_lower": comp.lower, "completers_ci_upper": comp.upper,
         })
+    rows += _responsiveness_rows(resp)
+    estimates = tidy_frame(rows)
+    estimates["measurement"] = estimates["measurement"].astype("int64")
+    trajectories = _anonymous_trajectories(data)
+    _emit(messages)
+    return CvgTrajectoryResult(
+        estimates=estimates,
+        tables={
+            "means": means,
+            "change": pd.DataFrame(change_rows),
+            "responsiveness": resp,
+            "variance_components": _variance_components(fit),
+        },
+        method=_TRAJECTORY_METHOD,
+        settings={"alpha": alpha, "measurements": [int(x) for x in levels],
+                  "n_patients": int(pd.unique(person).size),
+                  "n_completers": int(len(completers))},
+        warnings=messages,
+        trajectories=trajectories,
+    )
+
+
+_TRAJECTORY_METHOD = (
+    "Mean CVG per measurement over the patients measured then (t intervals; n shows "
+    "the dropout). Change from measurement 1: fixed effect of measurement k in a "
+    "linear mixed model cvg ~ C(measurement) + (1 | patient), REML (statsmodels "
+    "MixedLM), Wald z intervals from the model-based covariance; it uses every "
+    "patient and is unbiased if dropout depends only on marks observed earlier "
+    "(missing at random). Sensitivity check: mean paired change among completers "
+    "(patients with every measurement), t interval. Responsiveness: standardised "
+    "response mean and effect size per step, delta-method intervals. The change is "
+    f"not an effect of KBZ: {NO_COMPARISON}."
+)
+
+
+def _responsiveness_rows(resp: pd.DataFrame) -> list[dict[str, Any]]:
+    """Tidy rows of the standardised response mean and effect size per step."""
+    rows = []
     for _, r in resp.iterrows():
         step = f"{int(r['from_measurement'])}_to_{int(r['to_measurement'])}"
         for key, label in (("srm", "standardised response mean"),
@@ -668,44 +706,18 @@ def cvg_trajectory(cvg: pd.DataFrame, *, alpha: float = 0.05) -> CvgTrajectoryRe
                          "ci_upper": r[f"{key}_ci_upper"], "n": r["n"],
                          "estimator": f"{label}, approximate interval",
                          "measurement": r["to_measurement"]})
-    estimates = tidy_frame(rows)
-    estimates["measurement"] = estimates["measurement"].astype("int64")
+    return rows
 
+
+def _variance_components(fit: Any) -> pd.DataFrame:
+    """Between- and within-patient variance of the mixed model, with shares."""
     total_var = fit.group_var + fit.residual_var
-    components = pd.DataFrame({
+    return pd.DataFrame({
         "component": ["between patients (random intercept)", "within patient (residual)"],
         "variance": [fit.group_var, fit.residual_var],
         "share": [fit.group_var / total_var, fit.residual_var / total_var],
         "n": [fit.n_groups, fit.n_obs],
     })
-    trajectories = _anonymous_trajectories(data)
-    _emit(messages)
-    method = (
-        "Mean CVG per measurement over the patients measured then (t intervals; n shows "
-        "the dropout). Change from measurement 1: fixed effect of measurement k in a "
-        "linear mixed model cvg ~ C(measurement) + (1 | patient), REML (statsmodels "
-        "MixedLM), Wald z intervals from the model-based covariance; it uses every "
-        "patient and is unbiased if dropout depends only on marks observed earlier "
-        "(missing at random). Sensitivity check: mean paired change among completers "
-        "(patients with every measurement), t interval. Responsiveness: standardised "
-        "response mean and effect size per step, delta-method intervals. The change is "
-        f"not an effect of KBZ: {NO_COMPARISON}."
-    )
-    return CvgTrajectoryResult(
-        estimates=estimates,
-        tables={
-            "means": means,
-            "change": pd.DataFrame(change_rows),
-            "responsiveness": resp,
-            "variance_components": components,
-        },
-        method=method,
-        settings={"alpha": alpha, "measurements": [int(x) for x in levels],
-                  "n_patients": int(pd.unique(person).size),
-                  "n_completers": int(len(completers))},
-        warnings=messages,
-        trajectories=trajectories,
-    )
 
 
 def _means_by_measurement(

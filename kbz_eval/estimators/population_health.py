@@ -147,6 +147,50 @@ def population_health(
     data = validate(monitor, "monitor", source="monitor").data
     if "n_is_assumed" not in data.columns:
         data["n_is_assumed"] = False
+    _check_areas(data, area, reference)
+    sub = data[data["area"].isin([area, reference])]
+    chosen = _indicators(sub, area, reference, indicators)
+
+    percent_rows: list[dict[str, Any]] = []
+    change_rows: list[dict[str, Any]] = []
+    tidy_rows: list[dict[str, Any]] = []
+    missing_n: list[int] = []
+    for ind in chosen:
+        part = sub[sub["indicator"] == ind]
+        y0, y1 = _period(part, ind, area, reference, start, end)
+        for role, name in (("area", area), ("reference", reference)):
+            rows = part[part["area"] == name].sort_values("year")
+            missing_n += rows.index[rows["n"].isna() & rows["year"].isin([y0, y1])].tolist()
+            percent_rows += _percent_rows(rows, ind, name, role, alpha)
+        if missing_n:
+            continue
+        tidy, change = _comparison(part, ind, area, reference, y0, y1, alpha)
+        tidy_rows += tidy
+        change_rows.append(change)
+    if missing_n:
+        _refuse_missing_n(missing_n)
+
+    percentages = pd.DataFrame(percent_rows)
+    percentages["n"] = percentages["n"].astype("Int64")
+    n_assumed = bool(percentages["n_is_assumed"].any())
+    messages = _assumed_n_messages(percentages) if n_assumed else []
+    for text in messages:
+        warnings.warn(text, StatisticalWarning, stacklevel=2)
+    estimates = tidy_frame(tidy_rows)
+    for col in ("year_start", "year_end"):
+        estimates[col] = estimates[col].astype("int64")
+    return PopulationHealthResult(
+        estimates=estimates,
+        tables={"percentages": percentages, "changes": pd.DataFrame(change_rows)},
+        method=_method_text(n_assumed),
+        settings={"area": area, "reference": reference, "indicators": list(chosen),
+                  "start": start, "end": end, "alpha": alpha, "n_assumed": n_assumed},
+        warnings=messages,
+    )
+
+
+def _check_areas(data: pd.DataFrame, area: str, reference: str) -> None:
+    """Both areas exist in the monitor table and differ."""
     areas = sorted(pd.unique(data["area"]).tolist())
     for name, value in (("area", area), ("reference", reference)):
         if value not in areas:
@@ -156,130 +200,127 @@ def population_health(
     if area == reference:
         raise SpecificationError("`area` and `reference` must differ, but both are "
                                  f"{area!r}.")
-    sub = data[data["area"].isin([area, reference])]
-    chosen = _indicators(sub, area, reference, indicators)
 
-    percent_rows = []
-    change_rows = []
-    tidy_rows: list[dict[str, Any]] = []
-    missing_n: list[int] = []
-    for ind in chosen:
-        part = sub[sub["indicator"] == ind]
-        years_a = set(part.loc[part["area"] == area, "year"].tolist())
-        years_r = set(part.loc[part["area"] == reference, "year"].tolist())
-        common = sorted(years_a & years_r)
-        y0 = common[0] if start is None else start
-        y1 = common[-1] if end is None else end
-        for label, y in (("start", y0), ("end", y1)):
-            if y not in common:
-                raise SpecificationError(
-                    f"The value for `{label}` must be a year both {area!r} and "
-                    f"{reference!r} have for indicator {ind!r} (one of {common}), but "
-                    f"{y!r} was passed."
-                )
-        if y0 >= y1:
+
+def _period(part: pd.DataFrame, ind: str, area: str, reference: str,
+            start: int | None, end: int | None) -> tuple[int, int]:
+    """The start and end year of one indicator: given, or the first and last common."""
+    years_a = set(part.loc[part["area"] == area, "year"].tolist())
+    years_r = set(part.loc[part["area"] == reference, "year"].tolist())
+    common = sorted(years_a & years_r)
+    y0 = common[0] if start is None else start
+    y1 = common[-1] if end is None else end
+    for label, y in (("start", y0), ("end", y1)):
+        if y not in common:
             raise SpecificationError(
-                f"`start` ({y0}) must be before `end` ({y1}) for indicator {ind!r}."
+                f"The value for `{label}` must be a year both {area!r} and "
+                f"{reference!r} have for indicator {ind!r} (one of {common}), but "
+                f"{y!r} was passed."
             )
-        for role, name in (("area", area), ("reference", reference)):
-            rows = part[part["area"] == name].sort_values("year")
-            missing_n += rows.index[rows["n"].isna() & rows["year"].isin([y0, y1])].tolist()
-            for _, r in rows.iterrows():
-                n = r["n"]
-                has_n = not pd.isna(n)
-                if has_n:
-                    lo, hi = wilson_interval(r["percent"] / 100 * n, n, alpha=alpha)
-                else:
-                    lo, hi = np.nan, np.nan
-                percent_rows.append({
-                    "indicator": ind, "area": name, "role": role, "year": int(r["year"]),
-                    "percent": float(r["percent"]), "ci_lower": 100 * float(lo),
-                    "ci_upper": 100 * float(hi),
-                    "n": int(n) if has_n else pd.NA,
-                    "n_is_assumed": bool(r["n_is_assumed"]),
-                })
-        if missing_n:
-            continue
-
-        def pick(name: str, year: int, part: pd.DataFrame = part) -> pd.Series:
-            return part[(part["area"] == name) & (part["year"] == year)].iloc[0]
-
-        cells = [pick(area, y0), pick(area, y1), pick(reference, y0), pick(reference, y1)]
-        p = np.array([c["percent"] / 100 for c in cells])
-        n = np.array([float(c["n"]) for c in cells])
-        assumed = bool(any(bool(c["n_is_assumed"]) for c in cells))
-        dic = difference_in_changes(p, n, alpha=alpha)
-        changes = {}
-        for role, name, i in (("area", area, 0), ("reference", reference, 2)):
-            d, lo, hi = newcombe_difference(p[i + 1] * n[i + 1], n[i + 1], p[i] * n[i], n[i],
-                                            alpha=alpha)
-            se = float(np.sqrt(p[i] * (1 - p[i]) / n[i] + p[i + 1] * (1 - p[i + 1])
-                               / n[i + 1]))
-            changes[role] = (float(d), float(lo), float(hi), se)
-            for year, j in ((y0, i), (y1, i + 1)):
-                lo_p, hi_p = wilson_interval(p[j] * n[j], n[j], alpha=alpha)
-                tidy_rows.append({
-                    "term": f"percent:{ind}:{name}:{year}", "estimate": 100 * p[j],
-                    "ci_lower": 100 * float(lo_p), "ci_upper": 100 * float(hi_p),
-                    "n": int(n[j]), "indicator": ind, "area": name, "year_start": year,
-                    "year_end": year, "n_is_assumed": bool(cells[j]["n_is_assumed"]),
-                })
-            tidy_rows.append({
-                "term": f"change:{ind}:{name}", "estimate": 100 * float(d),
-                "std_error": 100 * se, "ci_lower": 100 * float(lo),
-                "ci_upper": 100 * float(hi), "n": int(n[i] + n[i + 1]),
-                "indicator": ind, "area": name, "year_start": y0, "year_end": y1,
-                "n_is_assumed": bool(cells[i]["n_is_assumed"] or
-                                     cells[i + 1]["n_is_assumed"]),
-            })
-        tidy_rows.append({
-            "term": f"difference_in_change:{ind}", "estimate": 100 * float(dic.estimate),
-            "std_error": 100 * float(dic.std_error), "ci_lower": 100 * float(dic.lower),
-            "ci_upper": 100 * float(dic.upper), "p_value": float(dic.p_value),
-            "n": int(n.sum()), "indicator": ind, "area": f"{area} − {reference}",
-            "year_start": y0, "year_end": y1, "n_is_assumed": assumed,
-        })
-        change_rows.append({
-            "indicator": ind, "year_start": y0, "year_end": y1,
-            "area_start": 100 * p[0], "area_end": 100 * p[1],
-            "area_change": 100 * changes["area"][0],
-            "area_change_ci_lower": 100 * changes["area"][1],
-            "area_change_ci_upper": 100 * changes["area"][2],
-            "reference_start": 100 * p[2], "reference_end": 100 * p[3],
-            "reference_change": 100 * changes["reference"][0],
-            "reference_change_ci_lower": 100 * changes["reference"][1],
-            "reference_change_ci_upper": 100 * changes["reference"][2],
-            "difference_in_change": 100 * float(dic.estimate),
-            "ci_lower": 100 * float(dic.lower), "ci_upper": 100 * float(dic.upper),
-            "p_value": float(dic.p_value), "n_area": int(n[0] + n[1]),
-            "n_reference": int(n[2] + n[3]), "n": int(n.sum()), "n_is_assumed": assumed,
-        })
-    if missing_n:
-        rows = [int(i) for i in missing_n]
-        raise DataValidationError("monitor", "monitor", [Violation(
-            "n", "missing value", n_rows=len(rows), rows=tuple(rows[:5]),
-            detail="The interval of a percentage needs the number of respondents `n`. "
-                   "If it is not published, give an assumed n and set `n_is_assumed` "
-                   "to true: the result then says the intervals rest on it.",
-        )])
-
-    percentages = pd.DataFrame(percent_rows)
-    percentages["n"] = percentages["n"].astype("Int64")
-    n_assumed = bool(percentages["n_is_assumed"].any())
-    messages = []
-    if n_assumed:
-        which = percentages.loc[percentages["n_is_assumed"], ["area", "n"]].drop_duplicates()
-        listed = ", ".join(f"{a} n={int(k)}" for a, k in zip(which["area"], which["n"],
-                                                              strict=True))
-        messages.append(
-            f"The intervals rest on an assumed number of respondents ({listed}), not a "
-            "published count; they are only as good as that assumption."
+    if y0 >= y1:
+        raise SpecificationError(
+            f"`start` ({y0}) must be before `end` ({y1}) for indicator {ind!r}."
         )
-    for text in messages:
-        warnings.warn(text, StatisticalWarning, stacklevel=2)
-    estimates = tidy_frame(tidy_rows)
-    for col in ("year_start", "year_end"):
-        estimates[col] = estimates[col].astype("int64")
+    return y0, y1
+
+
+def _percent_rows(rows: pd.DataFrame, ind: str, name: str, role: str,
+                  alpha: float) -> list[dict[str, Any]]:
+    """One row per year of one area and indicator, with its Wilson interval."""
+    out = []
+    for _, r in rows.iterrows():
+        n = r["n"]
+        has_n = not pd.isna(n)
+        lo, hi = (wilson_interval(r["percent"] / 100 * n, n, alpha=alpha) if has_n
+                  else (np.nan, np.nan))
+        out.append({
+            "indicator": ind, "area": name, "role": role, "year": int(r["year"]),
+            "percent": float(r["percent"]), "ci_lower": 100 * float(lo),
+            "ci_upper": 100 * float(hi), "n": int(n) if has_n else pd.NA,
+            "n_is_assumed": bool(r["n_is_assumed"]),
+        })
+    return out
+
+
+def _comparison(part: pd.DataFrame, ind: str, area: str, reference: str, y0: int, y1: int,
+                alpha: float) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Tidy rows (percentages, changes, difference in change) and the changes-table row
+    of one indicator."""
+    def pick(name: str, year: int) -> pd.Series:
+        return part[(part["area"] == name) & (part["year"] == year)].iloc[0]
+
+    cells = [pick(area, y0), pick(area, y1), pick(reference, y0), pick(reference, y1)]
+    p = np.array([c["percent"] / 100 for c in cells])
+    n = np.array([float(c["n"]) for c in cells])
+    assumed = bool(any(bool(c["n_is_assumed"]) for c in cells))
+    dic = difference_in_changes(p, n, alpha=alpha)
+    tidy: list[dict[str, Any]] = []
+    changes = {}
+    for role, name, i in (("area", area, 0), ("reference", reference, 2)):
+        d, lo, hi = newcombe_difference(p[i + 1] * n[i + 1], n[i + 1], p[i] * n[i], n[i],
+                                        alpha=alpha)
+        se = float(np.sqrt(p[i] * (1 - p[i]) / n[i] + p[i + 1] * (1 - p[i + 1])
+                           / n[i + 1]))
+        changes[role] = (float(d), float(lo), float(hi))
+        for year, j in ((y0, i), (y1, i + 1)):
+            lo_p, hi_p = wilson_interval(p[j] * n[j], n[j], alpha=alpha)
+            tidy.append({
+                "term": f"percent:{ind}:{name}:{year}", "estimate": 100 * p[j],
+                "ci_lower": 100 * float(lo_p), "ci_upper": 100 * float(hi_p),
+                "n": int(n[j]), "indicator": ind, "area": name, "year_start": year,
+                "year_end": year, "n_is_assumed": bool(cells[j]["n_is_assumed"]),
+            })
+        tidy.append({
+            "term": f"change:{ind}:{name}", "estimate": 100 * float(d),
+            "std_error": 100 * se, "ci_lower": 100 * float(lo),
+            "ci_upper": 100 * float(hi), "n": int(n[i] + n[i + 1]),
+            "indicator": ind, "area": name, "year_start": y0, "year_end": y1,
+            "n_is_assumed": bool(cells[i]["n_is_assumed"] or cells[i + 1]["n_is_assumed"]),
+        })
+    tidy.append({
+        "term": f"difference_in_change:{ind}", "estimate": 100 * float(dic.estimate),
+        "std_error": 100 * float(dic.std_error), "ci_lower": 100 * float(dic.lower),
+        "ci_upper": 100 * float(dic.upper), "p_value": float(dic.p_value),
+        "n": int(n.sum()), "indicator": ind, "area": f"{area} − {reference}",
+        "year_start": y0, "year_end": y1, "n_is_assumed": assumed,
+    })
+    change = {
+        "indicator": ind, "year_start": y0, "year_end": y1,
+        "area_start": 100 * p[0], "area_end": 100 * p[1],
+        "area_change": 100 * changes["area"][0],
+        "area_change_ci_lower": 100 * changes["area"][1],
+        "area_change_ci_upper": 100 * changes["area"][2],
+        "reference_start": 100 * p[2], "reference_end": 100 * p[3],
+        "reference_change": 100 * changes["reference"][0],
+        "reference_change_ci_lower": 100 * changes["reference"][1],
+        "reference_change_ci_upper": 100 * changes["reference"][2],
+        "difference_in_change": 100 * float(dic.estimate),
+        "ci_lower": 100 * float(dic.lower), "ci_upper": 100 * float(dic.upper),
+        "p_value": float(dic.p_value), "n_area": int(n[0] + n[1]),
+        "n_reference": int(n[2] + n[3]), "n": int(n.sum()), "n_is_assumed": assumed,
+    }
+    return tidy, change
+
+
+def _refuse_missing_n(missing_n: list[int]) -> None:
+    rows = [int(i) for i in missing_n]
+    raise DataValidationError("monitor", "monitor", [Violation(
+        "n", "missing value", n_rows=len(rows), rows=tuple(rows[:5]),
+        detail="The interval of a percentage needs the number of respondents `n`. "
+               "If it is not published, give an assumed n and set `n_is_assumed` "
+               "to true: the result then says the intervals rest on it.",
+    )])
+
+
+def _assumed_n_messages(percentages: pd.DataFrame) -> list[str]:
+    which = percentages.loc[percentages["n_is_assumed"], ["area", "n"]].drop_duplicates()
+    listed = ", ".join(f"{a} n={int(k)}" for a, k in zip(which["area"], which["n"],
+                                                          strict=True))
+    return [f"The intervals rest on an assumed number of respondents ({listed}), not a "
+            "published count; they are only as good as that assumption."]
+
+
+def _method_text(n_assumed: bool) -> str:
     method = (
         "Each percentage as a proportion of a simple random sample of n respondents, "
         "Wilson interval; every area × year an independent sample. Change per area: end "
@@ -291,14 +332,7 @@ def population_health(
     if n_assumed:
         method += (" The n behind the percentages is an assumption (n_is_assumed), not a "
                    "published count: the intervals rest on it.")
-    return PopulationHealthResult(
-        estimates=estimates,
-        tables={"percentages": percentages, "changes": pd.DataFrame(change_rows)},
-        method=method,
-        settings={"area": area, "reference": reference, "indicators": list(chosen),
-                  "start": start, "end": end, "alpha": alpha, "n_assumed": n_assumed},
-        warnings=messages,
-    )
+    return method
 
 
 def _indicators(
