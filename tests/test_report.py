@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import json
 import re
@@ -281,3 +282,18 @@ def test_a_primary_outcome_that_does_not_exist_is_refused_and_nothing_written(
     with pytest.raises(SpecificationError, match=match):
         run_report(path, tmp_path / "out", progress=False)
     assert not (tmp_path / "out").exists()
+
+
+def test_section_headlines_pass_the_suppression(sample, tmp_path):
+    """The English section headlines are written from the suppressed results: with a
+    threshold of 60 the CVG headline (measurements of 50 and 20 patients) is withheld."""
+    import kbz_eval as kbz
+
+    out = run_report(_config(tmp_path, sample, threshold=60), tmp_path / "en60",
+                     progress=False)
+    page = (out / "report.html").read_text(encoding="utf-8")
+    cvg = kbz.read(sample / "cvg.csv", table="cvg")
+    raw = kbz.cvg_trajectory(cvg).headline()
+    assert html.escape(raw, quote=True) not in page and raw not in page
+    assert "Headline withheld: it rests on cells of fewer than 60 persons" in page
+    assert not re.search(r"\bnan\b|<NA>", page.split("<body>")[1])

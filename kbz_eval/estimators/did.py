@@ -454,6 +454,16 @@ def _common_lasting_start(
     return int(first_on[treated_codes].min())
 
 
+def _mixed_cells(group: np.ndarray, time: np.ndarray, d: np.ndarray, n_groups: int,
+                 n_times: int) -> np.ndarray:
+    """Group × period cells (as ``group * n_times + time``) where treatment is both 0
+    and 1."""
+    cell = group * n_times + time
+    on = np.bincount(cell, weights=d, minlength=n_groups * n_times)
+    size = np.bincount(cell, minlength=n_groups * n_times)
+    return np.flatnonzero((on > 0) & (on < size))
+
+
 def _treatment_start(
     d: np.ndarray,
     unit: np.ndarray,
@@ -466,10 +476,7 @@ def _treatment_start(
 ) -> tuple[np.ndarray, int]:
     """Check the adoption pattern; return treated-unit flags and the start period code."""
     tr, un, ti = (_fmt(names[k]) for k in ("treatment", "unit", "time"))
-    cell = unit * n_times + time
-    cell_sum = np.bincount(cell, weights=d, minlength=n_units * n_times)
-    cell_n = np.bincount(cell, minlength=n_units * n_times)
-    mixed = np.flatnonzero((cell_sum > 0) & (cell_sum < cell_n))
+    mixed = _mixed_cells(unit, time, d, n_units, n_times)
     if mixed.size:
         raise SpecificationError(
             f"`treatment` {tr} is both 0 and 1 within the same unit and period in "
@@ -587,10 +594,7 @@ def _assignment_groups(
     codes, labels = pd.factorize(frame[column], sort=False)
     n_groups, n_times = len(labels), len(time_levels)
     if "assignment" in roles:
-        cell = codes * n_times + time
-        on = np.bincount(cell, weights=d, minlength=n_groups * n_times)
-        size = np.bincount(cell, minlength=n_groups * n_times)
-        mixed = np.flatnonzero((on > 0) & (on < size))
+        mixed = _mixed_cells(codes, time, d, n_groups, n_times)
         if mixed.size:
             raise SpecificationError(
                 f"`treatment` {_fmt(roles['treatment'])} is both 0 and 1 within the same "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import re
 import shutil
 import tempfile
 import warnings
@@ -132,6 +133,22 @@ def _run_analysis(spec: Analysis, tables: dict[str, pd.DataFrame], cfg: ReportCo
     return drawn, section, published
 
 
+def _headline(drawn: Result, cfg: ReportConfig) -> str:
+    """The section's headline sentence, written from the suppressed copy of the result.
+
+    A headline that needs a withheld cell (it fails, or would print ``nan``) is replaced
+    by a sentence saying so: no number that the tables hide reaches the text.
+    """
+    withheld = (f"Headline withheld: it rests on cells of fewer than "
+                f"{cfg.suppression_threshold} persons "
+                f"({disclosure.SUPPRESSED_LABEL[cfg.language]}).")
+    try:
+        text = drawn.headline()
+    except (ValueError, TypeError, KeyError, IndexError):
+        return withheld
+    return withheld if re.search(r"\bnan\b|<NA>|\bNaN\b", text) else text
+
+
 def _publish(key: str, title: str, result: Result, messages: list[str], cfg: ReportConfig,
              work: Path) -> tuple[html_report.Section, dict[str, pd.DataFrame], Result]:
     """Write one result's figure, plot data and tables; return its HTML section, the
@@ -165,7 +182,7 @@ def _publish(key: str, title: str, result: Result, messages: list[str], cfg: Rep
         title=title,
         key=key,
         image=base64.b64encode(png).decode("ascii"),
-        paragraphs=[result.headline()] if cfg.language == "en" else [],
+        paragraphs=[_headline(drawn, cfg)] if cfg.language == "en" else [],
         tables=[html_report.display(published["tidy"], cfg.language)],
         method=result.method,
         warnings=messages,
