@@ -6,7 +6,9 @@
     kbz-eval synth --out DIR [--seed N] [--claim-lines N]
     kbz-eval report --config FILE --out DIR
 
-Exit codes: 0 success, 1 invalid input or failed run, 2 wrong usage.
+Exit codes: 0 success, 1 invalid input or failed run, 2 wrong usage, 130 interrupted
+(Ctrl-C), 143 terminated (SIGTERM). Errors are printed as one message, without a
+traceback.
 """
 
 from __future__ import annotations
@@ -61,7 +63,11 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="run the configured analyses and write the report")
     p.add_argument("--config", type=Path, required=True)
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument(
+        "--out", type=Path, required=True,
+        help="report folder: new, empty, or an earlier report (replaced as a whole only "
+        "when the run succeeds; any other folder or file is refused)",
+    )
     return parser
 
 
@@ -106,8 +112,16 @@ def _synth(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from kbz_eval.report import run_report
+    from kbz_eval.report.output import Terminated
 
-    out = run_report(args.config, args.out)
+    try:
+        out = run_report(args.config, args.out)
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
+        print(f"kbz-eval report {'terminated' if terminated else 'interrupted'}: no partial "
+              f"report was written to {args.out}, and temporary files were removed.",
+              file=sys.stderr)
+        return 143 if terminated else 130
     print(f"report written to {out}")
     return 0
 
@@ -121,9 +135,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DataValidationError, IdentifierError) as exc:
         print(f"INVALID: {exc}", file=sys.stderr)
         return 1
-    except (KbzEvalError, FileNotFoundError) as exc:
+    except (KbzEvalError, OSError) as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"kbz-eval {args.command} interrupted.", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

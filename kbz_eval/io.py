@@ -12,7 +12,7 @@ The work is done in this order, and nothing is written anywhere:
 4. coercion to the contract types and validation of every rule
    (:func:`kbz_eval.validation.validate`), reporting row numbers as in the source.
 
-A mapping is a dict or a TOML file with two optional tables::
+A mapping is a dict or a TOML file with three optional tables::
 
     [columns]            # export name -> contract name
     verzekerde_id = "person_id"
@@ -23,9 +23,15 @@ A mapping is a dict or a TOML file with two optional tables::
     [values.minima]
     ja = true
     nee = false
+    [identifiers]        # declarations for the identifier guard (export names)
+    not_bsn = ["claim_nr"]     # numbers with an eleven-test check digit, not BSNs
+    free_text = ["opmerking"]  # free text checked to hold no names
 
 Codes are matched on their text form, exactly (``1`` matches the number 1 and the text
-``"1"``); values without a code pass unchanged and are then validated.
+``"1"``); values without a code pass unchanged and are then validated. A declaration in
+``[identifiers]`` lifts one value rule of the guard for one column and nothing else;
+the kinds (``not_bsn``, ``free_text``, ``not_birth_date``) and rules are in
+:mod:`kbz_eval.privacy`. Declared names must be columns of the file.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ import pandas as pd
 
 from kbz_eval.errors import SpecificationError
 from kbz_eval.formats import Detected, RawTable, open_source
-from kbz_eval.privacy import check_identifiers
+from kbz_eval.privacy import Declarations, check_identifiers
 from kbz_eval.tables import Table, get_table
 from kbz_eval.validation import OnError, check_on_error, to_text, validate
 
@@ -59,15 +65,20 @@ class ExportMapping:
         Contract column name -> {export code (as text) -> contract value}.
     source
         Where the mapping came from (a file path or ``"<dict>"``).
+    identifiers
+        Columns (export names) declared to the identifier guard
+        (:class:`kbz_eval.privacy.Declarations`).
     """
 
     columns: dict[str, str] = field(default_factory=dict)
     values: dict[str, dict[str, object]] = field(default_factory=dict)
     source: str = "<dict>"
+    identifiers: Declarations = field(default_factory=Declarations)
 
     def as_dict(self) -> dict[str, object]:
         return {"source": self.source, "columns": dict(self.columns),
-                "values": {k: dict(v) for k, v in self.values.items()}}
+                "values": {k: dict(v) for k, v in self.values.items()},
+                "identifiers": self.identifiers.as_dict()}
 
 
 @dataclass
@@ -259,10 +270,13 @@ def read_table(
     export_mapping = load_mapping(mapping)
     raw = open_source(path, sheet=sheet, delimiter=delimiter, decimal=decimal,
                       encoding=encoding)
-    check_identifiers(raw.frame, source=source)
+    declared = export_mapping.identifiers if export_mapping else None
+    check_identifiers(raw.frame, source=source, declared=declared)
     frame, labelled = _apply_mapping(raw, export_mapping, contract, source)
     if export_mapping is not None or labelled:
-        check_identifiers(frame, source=source)
+        if export_mapping is not None:  # declarations follow the renamed columns
+            declared = export_mapping.identifiers.renamed(export_mapping.columns)
+        check_identifiers(frame, source=source, declared=declared)
     result = validate(
         frame, contract, source=source, row_numbers=raw.row_numbers, on_error=on_error,
         references=references, decimal=raw.decimal, thousands=raw.thousands,
@@ -289,8 +303,9 @@ def load_mapping(mapping: Mapping[str, object] | str | Path | None) -> ExportMap
     Raises
     ------
     SpecificationError
-        For a mapping that is not valid TOML, has sections other than ``columns`` and
-        ``values``, or maps names to non-names.
+        For a mapping that is not valid TOML, has sections other than ``columns``,
+        ``values`` and ``identifiers``, maps names to non-names, or declares unknown
+        kinds of identifiers.
     FileNotFoundError
         If the TOML file does not exist.
     """
@@ -311,11 +326,12 @@ def load_mapping(mapping: Mapping[str, object] | str | Path | None) -> ExportMap
             f"`mapping` must be a dict or the path of a TOML file, not "
             f"{type(mapping).__name__}."
         )
-    unknown = sorted(set(mapping) - {"columns", "values"})
+    unknown = sorted(set(mapping) - {"columns", "values", "identifiers"})
     if unknown:
         raise SpecificationError(
             f"{source}: unknown mapping section(s) {unknown}; a mapping has only "
-            "[columns] (export name -> contract name) and [values.<column>] (code -> value)."
+            "[columns] (export name -> contract name), [values.<column>] (code -> value) "
+            "and [identifiers] (declarations for the identifier guard)."
         )
     columns = mapping.get("columns", {}) or {}
     values = mapping.get("values", {}) or {}
@@ -334,8 +350,9 @@ def load_mapping(mapping: Mapping[str, object] | str | Path | None) -> ExportMap
         )
     codes = {str(col): {_code_text(k): v for k, v in table.items()}
              for col, table in values.items()}
+    identifiers = Declarations.from_mapping(mapping.get("identifiers"), source=source)
     return ExportMapping(columns={k.strip(): v.strip() for k, v in columns.items()},
-                         values=codes, source=source)
+                         values=codes, source=source, identifiers=identifiers)
 
 
 def _code_text(code: object) -> str:

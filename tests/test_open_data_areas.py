@@ -14,9 +14,9 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 import kbz_eval as kbz  # noqa: E402
-from kbz_eval.report.cells import declarations  # noqa: E402
 from kbz_eval.errors import SpecificationError, StatisticalWarning  # noqa: E402
 from kbz_eval.open_data import COUNTRY, DONOR_MEAN, KBZ_CITIES  # noqa: E402
+from kbz_eval.report.cells import declarations  # noqa: E402
 
 pytestmark = pytest.mark.data
 TOL = 1e-9

@@ -1,4 +1,8 @@
-"""The identifier guard refuses BSNs, names, addresses, birth dates and postcodes."""
+"""The identifier guard refuses BSNs, names, addresses, birth dates and postcodes.
+
+The value attacks added with the statistical BSN rule, value-based birth dates, postcode
+spellings, free text and declarations are in ``test_privacy_values.py``.
+"""
 
 from __future__ import annotations
 
@@ -48,6 +52,11 @@ def test_eleven_test_reads_integers_and_lost_leading_zeros():
     "Achternaam", "surname", "adres", "Address", "straat", "huisnummer", "geboortedatum",
     "birth_date", "Date of Birth", "DOB", "email", "E-mail", "telefoon", "phone",
     "bsn_patient", "patient_name", "naam_verzekerde", "first_name", "home_address",
+    # person words alone, name parts, numbered copies and Dutch birth-date abbreviations
+    "patient", "Patiënt", "client", "Cliënt", "clientnaam", "ClientNaam", "voornaam1",
+    "naam_1", "achternaam2", "Achternaam 2", "roepnaam", "tussenvoegsel", "initialen",
+    "voorletters_patient", "gebdat", "geb_datum", "gebdatum", "GebDat", "dob",
+    "e_mail_2",
 ])
 def test_identifier_names_are_refused(name):
     df = pd.DataFrame({"person_id": ["p1", "p2"], name: ["x", "y"]})
@@ -57,6 +66,8 @@ def test_identifier_names_are_refused(name):
 @pytest.mark.parametrize("name", [
     "birth_year", "geboortejaar", "practice_name", "naam_praktijk", "praktijknaam",
     "gemeentenaam", "AANTAL_BSN", "bsn_hash", "claim_id", "postcode",
+    "patient_id", "patientnummer", "client_nr", "clientnummer", "respondent_type",
+    "kosten_2015", "pc4", "naam_praktijk_2",
 ])
 def test_harmless_names_pass(name):
     df = pd.DataFrame({name: ["x", "y", "3512"]})
@@ -91,8 +102,11 @@ def test_nine_digit_claim_ids_that_mostly_fail_the_eleven_test_pass():
     check_identifiers(pd.DataFrame({"claim_id": ids}))
 
 
-@pytest.mark.parametrize(("n_bsn", "refused"), [(40, False), (60, True)])
-def test_bsn_rule_needs_more_than_half_of_the_values(n_bsn, refused):
+# Changed rule: the BSN rule used to need more than half of the values; it now refuses a
+# passing share far above the 1 in 11 of chance (binomial test), so 40 of 100 is refused.
+@pytest.mark.parametrize(("n_bsn", "refused"), [(9, False), (15, False), (40, True),
+                                                (60, True)])
+def test_bsn_rule_needs_a_passing_share_far_above_one_in_eleven(n_bsn, refused):
     bsns = make_bsns(n_bsn, seed=SEED)
     others = [str(100_000_000 + i) for i in range(200)]
     others = [x for x in others if not passes_eleven_test(x)][: 100 - n_bsn]
@@ -108,13 +122,16 @@ def test_postcodes_are_refused_but_pc4_passes():
     assert _kinds(df) == {"pc6": "postcode"}
 
 
-@pytest.mark.parametrize("values", [
-    ["1960-03-01", "1975-12-31", "1948-07-15"],
-    ["01-03-1960", "31-12-1975", "15-7-1948"],
-    pd.to_datetime(["1960-03-01", "1975-12-31", "1948-07-15"]),
+# Changed rule: full dates spread like birth dates are now refused under any name, so
+# the unrefused neighbour column holds service dates instead of the same birth dates.
+@pytest.mark.parametrize(("values", "service"), [
+    (["1960-03-01", "1975-12-31", "1948-07-15"], ["2015-03-01", "2015-12-31", "2014-07-15"]),
+    (["01-03-1960", "31-12-1975", "15-7-1948"], ["01-03-2015", "31-12-2015", "15-7-2014"]),
+    (pd.to_datetime(["1960-03-01", "1975-12-31", "1948-07-15"]),
+     pd.to_datetime(["2015-03-01", "2015-12-31", "2014-07-15"])),
 ])
-def test_full_birth_dates_are_refused(values):
-    df = pd.DataFrame({"datum_geboren": values, "start_date": values})
+def test_full_birth_dates_are_refused(values, service):
+    df = pd.DataFrame({"datum_geboren": values, "start_date": service})
     assert _kinds(df) == {"datum_geboren": "birth_date"}
 
 

@@ -15,6 +15,10 @@ RECORDED_PACKAGES = (
     "duckdb", "ibis-framework", "openpyxl", "xlsxwriter", "pyreadstat", "pandera",
 )
 
+#: Key set to ``true`` in every manifest: marks a folder as a report kbz_eval wrote, the
+#: only kind of folder ``kbz-eval report --out`` replaces (see :mod:`kbz_eval.report.output`).
+REPORT_MARKER = "kbz_eval_report"
+
 
 def sha256_file(path: Path, *, chunk: int = 1 << 20) -> str:
     """SHA-256 of a file, read in chunks (bounded memory for large extracts)."""
@@ -42,6 +46,7 @@ def build_manifest(
 ) -> dict[str, Any]:
     """The manifest as a dict; only stable facts (no timestamps, no absolute paths)."""
     return {
+        REPORT_MARKER: True,
         "inputs": {
             table: {"file": path.name, "sha256": sha256_file(path)}
             for table, path in sorted(inputs.items())

@@ -6,8 +6,9 @@ analysis of :data:`kbz_eval.report.analyses.ANALYSES` whose inputs are present â
 suppress small cells â†’ write figures (PNG, SVG and the CSV behind each), tables (CSV
 and one XLSX), ``report.html`` and ``manifest.json``.
 
-Everything is written into a temporary folder beside the target; only a complete run
-is moved into place, so a failed run leaves the previous report untouched.
+Everything is written into a staging folder; only a complete run takes the place of
+the output folder, and only an output folder a kbz report wrote is ever replaced (see
+:mod:`kbz_eval.report.output`), so a failed run leaves the previous report untouched.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from __future__ import annotations
 import base64
 import copy
 import re
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -24,9 +23,10 @@ from typing import Any
 import pandas as pd
 
 from kbz_eval import disclosure
-from kbz_eval.errors import SpecificationError
+from kbz_eval.errors import DataValidationError, IdentifierError, SpecificationError
 from kbz_eval.report import html as html_report
 from kbz_eval.report.analyses import AIMS, ANALYSES, Analysis
+from kbz_eval.report.cells import declarations
 from kbz_eval.report.config import ReportConfig, load_config
 from kbz_eval.report.manifest import build_manifest, write_manifest
 from kbz_eval.report.overview import overview
@@ -39,25 +39,98 @@ from kbz_eval.stats.multiplicity import mark_family
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    frame = frame.copy()
+    for col in frame.columns:  # labelled tables mix text and floats in one column
+        if frame[col].dtype == object:
+            frame[col] = frame[col].map(
+                lambda v: f"{v:.10g}" if isinstance(v, float) and v == v else v)
     frame.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
+
+
+class InvalidInputsError(DataValidationError):
+    """Several inputs break their data contracts; lists the problems of each, by file.
+
+    Parameters
+    ----------
+    problems
+        The error of each input, in reading order.
+    note
+        A closing remark (e.g. that references were not checked).
+
+    Attributes
+    ----------
+    problems
+        As given; ``violations`` holds all their violations together.
+    """
+
+    def __init__(self, problems: list[DataValidationError], note: str = "") -> None:
+        self.problems = list(problems)
+        self.note = note
+        super().__init__(
+            source=", ".join(e.source for e in self.problems),
+            table=", ".join(e.table for e in self.problems),
+            violations=[v for e in self.problems for v in e.violations],
+        )
+
+    @property
+    def message(self) -> str:
+        return _problems_text([(e.table, Path(e.source), e) for e in self.problems],
+                              self.note)
+
+
+def _problems_text(problems: list[tuple[str, Path, Exception]], note: str) -> str:
+    lines = [f"{len(problems)} inputs cannot be used; the problems of each are listed:"]
+    for table, path, exc in problems:
+        lines.append(f"\n[{table}] {path.name}:")
+        lines += [f"  {line}" for line in str(exc).splitlines()]
+    if note:
+        lines.append(f"\n{note}")
+    return "\n".join(lines)
+
+
+def _input_problems(problems: list[tuple[str, Path, Exception]], note: str
+                    ) -> Exception:
+    """One error for the problems of several inputs, of the most serious type found:
+    identifiers before specification problems before contract violations."""
+    if len(problems) == 1:
+        return problems[0][2]
+    errors = [exc for _, _, exc in problems]
+    if all(isinstance(e, DataValidationError) for e in errors):
+        return InvalidInputsError(errors, note)  # type: ignore[arg-type]
+    if any(isinstance(e, IdentifierError) for e in errors):
+        err = IdentifierError(_problems_text(problems, note))
+        err.findings = [f for e in errors for f in getattr(e, "findings", [])]
+        return err
+    return SpecificationError(_problems_text(problems, note))
 
 
 def _read_inputs(cfg: ReportConfig, progress: Progress
                  ) -> tuple[dict[str, pd.DataFrame], list[dict[str, Any]]]:
+    """Read every input; raise one error listing the problems of all inputs at once."""
     from kbz_eval.io import read_table
 
     tables: dict[str, pd.DataFrame] = {}
     rows: list[dict[str, Any]] = []
+    problems: list[tuple[str, Path, Exception]] = []
     # practices first, so other tables can be checked against it
     order = sorted(cfg.inputs, key=lambda t: (t != "practices", t))
     for table in order:
         progress.step(f"reading {table}")
         path = cfg.inputs[table]
         refs = {"practices": tables["practices"]} if "practices" in tables else None
-        result = read_table(path, table, mapping=cfg.mappings.get(table), references=refs,
-                            on_error=cfg.on_error)
+        try:
+            result = read_table(path, table, mapping=cfg.mappings.get(table),
+                                references=refs, on_error=cfg.on_error)
+        except (DataValidationError, IdentifierError, SpecificationError) as exc:
+            problems.append((table, path, exc))
+            continue
         tables[table] = result.data
         rows += quality_rows(table, path, result.report)
+    if problems:
+        unread = "practices" in cfg.inputs and "practices" not in tables
+        note = ("The other tables were not checked against the practices table, which "
+                "could not be read." if unread and len(order) > 1 else "")
+        raise _input_problems(problems, note)
     return tables, rows
 
 
@@ -79,37 +152,60 @@ def _apply_groups(practices: pd.DataFrame, cfg: ReportConfig) -> pd.DataFrame:
     return out
 
 
-def _suppress(frame: pd.DataFrame, cfg: ReportConfig) -> tuple[pd.DataFrame, pd.Series]:
-    by = ["year"] if "year" in frame.columns else None
-    return disclosure.suppress_small_cells(frame, threshold=cfg.suppression_threshold, by=by)
+def _protected(result: Result, frames: dict[str, pd.DataFrame], cfg: ReportConfig
+               ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.Series], list[str]]:
+    """The declared tables of ``frames`` with their suppression masks (one
+    :func:`kbz_eval.disclosure.protect` pass over all of them, so linked tables are
+    suppressed together), and the names of undeclared tables (never published)."""
+    specs = declarations(result)
+    undeclared = sorted(set(frames) - set(specs))
+    kept = {k: v.reset_index(drop=True) for k, v in frames.items() if k in specs}
+    masks = disclosure.protect(kept, {k: specs[k] for k in kept},
+                               threshold=cfg.suppression_threshold)
+    return kept, masks, undeclared
 
 
 def _suppressed_result(result: Result, cfg: ReportConfig
-                       ) -> tuple[Result, dict[str, pd.DataFrame], pd.DataFrame]:
-    """A copy of ``result`` whose small cells are NaN (for drawing), the published tables
-    (small cells labelled) and the published plot data.
+                       ) -> tuple[Result, dict[str, pd.DataFrame], pd.DataFrame, list[str]]:
+    """A copy of ``result`` whose small cells are missing (for drawing and sentences),
+    the published tables (small cells labelled), the published plot data and notes on
+    tables withheld for lack of a disclosure declaration.
 
     The copy's ``plot_data()`` returns the suppressed plot data, so plotting functions
     that draw from it (all of them) never see a small cell, whatever the result keeps in
     its own attributes.
     """
-    published: dict[str, pd.DataFrame] = {}
-    est, mask = _suppress(result.tidy(), cfg)
-    published["tidy"] = disclosure.publishable(est, mask, language=cfg.language)
+    specs = declarations(result)
+    frames = {"tidy": result.tidy(), **result.tables, "plot_data": result.plot_data()}
+    kept, masks, undeclared = _protected(result, frames, cfg)
+    hidden = {k: disclosure.apply_mask(v, masks[k], specs[k]) for k, v in kept.items()}
+    published = {
+        k: disclosure.publishable(hidden[k], masks[k], specs[k], language=cfg.language)
+        for k in kept if k != "plot_data"}
+    notes = [f"Table '{name}' withheld: it has no disclosure declaration."
+             for name in undeclared]
     drawn = copy.copy(result)
-    drawn.estimates = est
-    drawn.tables = {}
-    for name, frame in result.tables.items():
-        sup, mask = _suppress(frame, cfg)
-        drawn.tables[name] = sup
-        published[name] = disclosure.publishable(sup, mask, language=cfg.language)
-    plot_data, mask = _suppress(result.plot_data(), cfg)
+    tidy = hidden.get("tidy")
+    if tidy is None:  # undeclared: nothing of it may reach a sentence
+        tidy = result.tidy().iloc[0:0]
+    drawn.estimates = tidy
+    drawn.tables = {k: v for k, v in hidden.items() if k not in ("tidy", "plot_data")}
 
     def suppressed_plot_data(*args: Any, **kwargs: Any) -> pd.DataFrame:
-        return _suppress(result.plot_data(*args, **kwargs), cfg)[0]
+        if "plot_data" not in specs:
+            raise KeyError("plot data without a disclosure declaration")
+        again = {**frames, "plot_data": result.plot_data(*args, **kwargs)}
+        kept2, masks2, _ = _protected(result, again, cfg)
+        return disclosure.apply_mask(kept2["plot_data"], masks2["plot_data"],
+                                     specs["plot_data"])
 
     drawn.plot_data = suppressed_plot_data  # type: ignore[method-assign]
-    return drawn, published, disclosure.publishable(plot_data, mask, language=cfg.language)
+    if "plot_data" in kept:
+        plot_data = disclosure.publishable(hidden["plot_data"], masks["plot_data"],
+                                           specs["plot_data"], language=cfg.language)
+    else:
+        plot_data = pd.DataFrame()
+    return drawn, published, plot_data, notes
 
 
 def _run_analysis(spec: Analysis, tables: dict[str, pd.DataFrame], cfg: ReportConfig,
@@ -156,15 +252,15 @@ def _publish(key: str, title: str, result: Result, messages: list[str], cfg: Rep
     reads only that copy)."""
     from kbz_eval.report.figures import new_figure, save_figure
 
-    messages = list(messages)
-    drawn, published, plot_data = _suppressed_result(result, cfg)
+    drawn, published, plot_data, withheld = _suppressed_result(result, cfg)
+    messages = [*messages, *withheld]
 
     fig, ax = new_figure()
     try:
         drawn.plot(ax=ax)
         translate_figure(fig, cfg.language)
         save_figure(fig, work / "figures" / key)
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, IndexError):
         # the figure cannot be drawn without its suppressed cells: withhold it
         fig, ax = new_figure()
         ax.set_axis_off()
@@ -183,7 +279,8 @@ def _publish(key: str, title: str, result: Result, messages: list[str], cfg: Rep
         key=key,
         image=base64.b64encode(png).decode("ascii"),
         paragraphs=[_headline(drawn, cfg)] if cfg.language == "en" else [],
-        tables=[html_report.display(published["tidy"], cfg.language)],
+        tables=[html_report.display(published["tidy"], cfg.language)] if "tidy" in published
+        else [],
         method=result.method,
         warnings=messages,
     )
@@ -271,8 +368,32 @@ def _build(cfg: ReportConfig, work: Path, progress: Progress) -> None:
     manifest = build_manifest(inputs={**cfg.inputs, **open_inputs}, config=cfg.raw,
                               seeds=seeds, files=files)
     manifest["synthetic_inputs"] = synthetic
+    manifest["disclosure"] = _disclosure_record(results, sheets, cfg)
     manifest["analyses"] = sorted(results)
     write_manifest(work / "manifest.json", manifest)
+
+
+def _disclosure_record(results: dict[str, Result], sheets: dict[str, pd.DataFrame],
+                       cfg: ReportConfig) -> dict[str, Any]:
+    """The manifest's record of what every published table was declared to rest on."""
+    tables: dict[str, Any] = {}
+    for key, result in sorted(results.items()):
+        specs = declarations(result)
+        names = [s.partition(".")[2] for s in sheets if s.partition(".")[0] == key]
+        files = {f"tables/{key}__{name}.csv": name for name in names}
+        files[f"figures/{key}.csv"] = "plot_data"
+        for path, name in sorted(files.items()):
+            if name in specs:
+                c = specs[name]
+                tables[path] = {"counts": list(c.counts), "keys": list(c.keys),
+                                "margins": list(c.margins),
+                                "numerators": list(c.numerators),
+                                "distribution": c.distribution, "public": c.public}
+    return {"threshold": cfg.suppression_threshold,
+            "method": "cell suppression: threshold rule, singleton-free lines along every "
+                      "declared margin, linked tables, whole distributions "
+                      "(kbz_eval.disclosure)",
+            "tables": tables}
 
 
 #: Section titles of the open-data results, by language.
@@ -308,8 +429,10 @@ def _about(cfg: ReportConfig, synthetic: bool) -> list[tuple[str, str]]:
         ("synthetic data", "yes: made-up sample, no real persons" if synthetic else "no"),
         ("suppression rule",
          f"cells resting on fewer than {cfg.suppression_threshold} persons read "
-         f"'{disclosure.SUPPRESSED_LABEL[cfg.language]}'; when one cell of a year is "
-         "suppressed, the next smallest is too (secondary suppression)"),
+         f"'{disclosure.SUPPRESSED_LABEL[cfg.language]}'; when one cell of a group, year, "
+         "role, practice or category is suppressed, the next smallest of that line is too "
+         "(secondary suppression), linked tables are suppressed alike, and a distribution "
+         "with a small category is withheld whole (see kbz_eval.disclosure)"),
         ("kbz_eval version", __version__),
     ]
 
@@ -322,7 +445,8 @@ def run_report(config: str | Path, out: str | Path, *, progress: bool | None = N
     config
         Path of the report's TOML configuration (see :mod:`kbz_eval.report.config`).
     out
-        Output folder. It is replaced only when the whole run succeeds.
+        Output folder: absent, empty, or a report folder kbz_eval wrote. It is replaced
+        only when the whole run succeeds, in one step (see :mod:`kbz_eval.report.output`).
     progress
         Show progress (default: only in a terminal or Jupyter).
 
@@ -334,26 +458,38 @@ def run_report(config: str | Path, out: str | Path, *, progress: bool | None = N
     Raises
     ------
     DataValidationError, IdentifierError, SpecificationError
-        When an input or the configuration is not acceptable; the previous report, if
-        any, is left as it was.
+        When an input or the configuration is not acceptable (the problems of all
+        inputs at once); the previous report, if any, is left as it was.
+    OutputFolderError
+        When ``out`` is a file, a folder holding anything a kbz report did not write, or
+        is or contains the working directory, the configuration or an input; raised
+        before any work is done.
+    ReportBusyError
+        When another run is writing ``out``.
+    KeyboardInterrupt
+        On Ctrl-C, or :class:`~kbz_eval.report.output.Terminated` on SIGTERM; the
+        staging folder is removed and ``out`` is left as it was.
     """
+    from kbz_eval.report.output import ReportFolder
+
     cfg = load_config(config)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    protected = {
+        "the working directory": Path.cwd(),
+        "the configuration file": cfg.path,
+        **{f"the input for '{t}'": p for t, p in cfg.inputs.items()},
+        **{f"the mapping for '{t}'": p for t, p in cfg.mappings.items()},
+    }
+    if cfg.open_data_folder is not None:
+        protected["the open data folder"] = cfg.open_data_folder
+    input_folders = [p for p in cfg.inputs.values() if p.is_dir()]
+    if cfg.open_data_folder is not None:
+        input_folders.append(cfg.open_data_folder)
+    folder = ReportFolder(out, protected=protected, input_folders=input_folders)
     n_steps = len(cfg.inputs) + 2 + sum(
         all(n in cfg.inputs or n == "person_years" for n in a.needs) for a in ANALYSES)
     tracker = Progress(n_steps, enabled=progress)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        _build(cfg, work, tracker)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            out.rename(old / out.name)
-            work.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            work.rename(out)
-    finally:
-        if work.exists():
-            shutil.rmtree(work, ignore_errors=True)
-    return out
+    with folder:
+        assert folder.work is not None
+        _build(cfg, folder.work, tracker)
+        folder.commit()
+    return Path(out)
