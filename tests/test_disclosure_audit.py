@@ -195,6 +195,9 @@ def test_small_groups_were_planted_and_suppressed(audit):
                 wave=1, practice_id=planted["practice"])
     assert loc["n"] in LABELS
     assert _cell(t["tables/cvg_trajectory__means.csv"], measurement=3)["mean"] in LABELS
+    # the completers' change rests on the same few patients, whatever its column is called
+    change = _cell(t["tables/cvg_trajectory__change.csv"], measurement=3)
+    assert change["n_completers"] in LABELS and change["completers_estimate"] in LABELS
     assert _cell(t["tables/referrals_avoided__shares.csv"],
                  specialism=planted["specialism"])["n"] in LABELS
     dist = t["tables/conversation_ratings__distribution.csv"]
@@ -357,3 +360,76 @@ def test_the_attack_finds_a_leak_when_secondary_suppression_is_off(audit, monkey
                                          if r != planted["role"]]
     target = {planted["role"]: np.eye(len(roles))[roles.index(planted["role"])]}
     assert _recoverable(published, target) == [planted["role"]]
+
+
+# ---------------------------------------------------------------------------- claims
+
+SMALL_PRACTICE_PATIENTS = 6
+
+
+@pytest.fixture(scope="module")
+def claims_audit(tmp_path_factory):
+    """A control practice left with 6 GGZ patients in 2016 (practice dimension of the
+    claims analyses), run through the whole report on claim lines."""
+    base = tmp_path_factory.mktemp("claims_audit")
+    sample = base / "sample"
+    write_sample(sample)
+    practices = _read(sample / "practices.csv")
+    periods = _read(sample / "insured_periods.csv")
+    lines = pd.read_parquet(sample / "claim_lines.parquet")
+    practice = practices.loc[practices["group"] == "control", "practice_id"].iloc[0]
+    persons = set(periods.loc[(periods["practice_id"] == practice)
+                              & (periods["year"] == 2016), "person_id"])
+    ggz = lines["care_type"].str.startswith("ggz") & (lines["start_date"].dt.year == 2016)
+    patients = sorted(set(lines.loc[ggz & lines["person_id"].isin(persons), "person_id"]))
+    keep = set(patients[:SMALL_PRACTICE_PATIENTS])
+    drop = ggz & lines["person_id"].isin(persons) & ~lines["person_id"].isin(keep)
+    lines.loc[~drop].to_parquet(sample / "claim_lines.parquet", index=False)
+    text = "\n".join([
+        "[report]", 'title = "Disclosure audit (claims)"', 'language = "en"',
+        f"suppression_threshold = {THRESHOLD}", "[inputs]",
+        f'practices = "{(sample / "practices.csv").as_posix()}"',
+        f'insured_periods = "{(sample / "insured_periods.csv").as_posix()}"',
+        f'claim_lines = "{(sample / "claim_lines.parquet").as_posix()}"',
+        "[analysis]", "bootstrap_replicates = 199", "seed = 7", "years = [2012, 2016]",
+        "base_year = 2012", "savings_year = 2015", "ggz_base_year = 2013",
+        "ggz_follow_year = 2016"]) + "\n"
+    (base / "claims.toml").write_text(text, encoding="utf-8")
+    report = run_report(base / "claims.toml", base / "report", progress=False)
+    return practice, practices, report
+
+
+def test_a_small_practice_is_hidden_with_a_partner_in_every_claims_channel(claims_audit):
+    practice, practices, report = claims_audit
+    t = _tables(report)
+    by_practice = t["tables/ggz_change__by_practice.csv"]
+    row = _cell(by_practice, practice_id=practice)
+    assert row["n_persons"] in LABELS and row["change"] in LABELS
+    control = by_practice[by_practice["group"] == "control"]
+    hidden = control[control["n_persons"].isin(LABELS)]
+    assert len(hidden) >= 2, "a single hidden practice follows from the group total"
+    # linear differencing: practices of the group sum to its published total
+    names = control["practice_id"].tolist()
+    published = [np.ones(len(names))] + [
+        np.eye(len(names))[i] for i, (_, r) in enumerate(control.iterrows())
+        if _shown(control, r)]
+    target = {practice: np.eye(len(names))[names.index(practice)]}
+    assert not _recoverable(published, target)
+    # the tidy rows and the figure's data keyed by this practice are hidden too
+    tidy = t["tables/ggz_change__tidy.csv"]
+    for _, r in tidy[tidy["practice_id"] == practice].iterrows():
+        assert r["estimate"] in LABELS
+    # no channel shows the small practice's own numbers
+    import kbz_eval as kbz
+
+    panel = kbz.build_panel(pd.read_parquet(report.parent / "sample" / "claim_lines.parquet"),
+                            kbz.read(report.parent / "sample" / "insured_periods.csv",
+                                     table="insured_periods"))
+    truth = kbz.ggz_change(panel, practices.assign(
+        group=pd.Categorical(practices["group"], ["kbz", "control"])), n_boot=99, seed=7)
+    own = truth.tables["by_practice"].set_index("practice_id").loc[practice]
+    assert 0 < int(own["n_persons"]) < THRESHOLD
+    numbers = _numbers(report)
+    for col in ("cost_per_insured_year_2016", "change"):
+        value = float(own[col])
+        assert not np.isclose(numbers, value, rtol=0, atol=5e-10 * max(1, abs(value))).any(), col

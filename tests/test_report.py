@@ -310,3 +310,15 @@ def test_section_headlines_pass_the_suppression(sample, tmp_path):
     assert html.escape(raw, quote=True) not in page and raw not in page
     assert "Headline withheld: it rests on cells of fewer than 60 persons" in page
     assert not re.search(r"\bnan\b|<NA>", page.split("<body>")[1])
+
+
+def test_figure_data_hide_what_the_tables_hide(report):
+    """The indicator spread: the table suppresses a group-year of too few practices, so
+    its figure's data do not show that group-year's min, median or max either."""
+    label = "too few observations"
+    spread = pd.read_csv(report / "tables" / "indicator_spread__spread.csv", dtype=str)
+    figure = pd.read_csv(report / "figures" / "indicator_spread.csv", dtype=str)
+    hidden = spread[spread["median"] == label][["group", "year"]]
+    assert not hidden.empty, "the sample has a group-year of fewer than 10 practices"
+    rows = figure.merge(hidden, on=["group", "year"])
+    assert not rows.empty and (rows["value"] == label).all()
