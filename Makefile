@@ -46,6 +46,7 @@ bench: $(STAMP) $(SAMPLE) ## run the benchmarks in bench/ (figures recorded in b
 	$(PY) bench/engine.py
 	$(PY) bench/report.py
 	$(PY) bench/loaders.py
+	$(PY) bench/readers_memory.py --mb 50
 
 docs: $(STAMP) ## regenerate docs/data-contracts.md from kbz_eval/tables.py
 	$(PY) -m kbz_eval.tables docs/data-contracts.md

@@ -14,6 +14,10 @@ rule                    when                                                 lev
 ``missing column``      a required column (or every column of a ``one_of``   table
                         group) is absent; a did-you-mean suggestion is given
 ``wrong type``          a value cannot be read as the column's type          row
+``number out of range`` a number too large to hold: beyond ±1.8e308 in any   row
+                        column (``1e309``; also an infinite value of a
+                        binary file), beyond ±2^53 in a whole-number column
+                        (it could not be held exactly)
 ``missing value``       a missing value in a column that is not nullable     row
 ``negative value``      below a minimum of 0 (costs, counts)                 row
 ``below minimum``       below another minimum (e.g. CVG < 1, year < 2000)    row
@@ -66,6 +70,7 @@ ON_ERROR: tuple[str, ...] = ("raise", "drop")
 
 MISSING_COLUMN = "missing column"
 WRONG_TYPE = "wrong type"
+OUT_OF_RANGE = "number out of range"
 MISSING_VALUE = "missing value"
 NEGATIVE_VALUE = "negative value"
 BELOW_MINIMUM = "below minimum"
@@ -76,6 +81,9 @@ FOREIGN_KEY = "foreign key"
 
 #: Number of example rows (and values) kept per violation.
 N_EXAMPLES = 5
+
+#: Largest whole number a ``float64`` holds exactly; ``int`` columns refuse larger ones.
+INT_LIMIT = 2**53
 
 TRUE_WORDS = ("true", "ja", "j", "yes", "y", "1", "waar", "t")
 FALSE_WORDS = ("false", "nee", "n", "no", "0", "onwaar", "f")
@@ -233,9 +241,9 @@ def validate(
     date_formats: dict[str, str] = {}
     type_bad: dict[str, np.ndarray] = {}
     for col in present:
-        values, bad, fmt = coerce_column(frame[col.name], col, decimal, thousands)
+        values, bad, too_big, fmt = _coerce(frame[col.name], col, decimal, thousands)
         work[col.name] = values
-        type_bad[col.name] = bad
+        type_bad[col.name] = bad | too_big
         if fmt:
             date_formats[col.name] = fmt
         if bad.any():
@@ -243,6 +251,9 @@ def validate(
             if col.dtype in ("int", "float"):
                 detail += f" (decimal mark {decimal!r})"
             found.append(_Found(col.name, WRONG_TYPE, bad, frame[col.name], detail))
+        if too_big.any():
+            found.append(_Found(col.name, OUT_OF_RANGE, too_big, frame[col.name],
+                                _RANGE_DETAIL[col.dtype]))
     work_df = pd.DataFrame(work, index=frame.index)
 
     found += _schema_checks(contract, present, work_df, type_bad)
@@ -294,7 +305,7 @@ class _Found:
 
 def _order(contract: Table, f: _Found) -> tuple[int, int]:
     names = contract.names
-    ranks = [WRONG_TYPE, MISSING_VALUE, NEGATIVE_VALUE, BELOW_MINIMUM, ABOVE_MAXIMUM,
+    ranks = [WRONG_TYPE, OUT_OF_RANGE, MISSING_VALUE, NEGATIVE_VALUE, BELOW_MINIMUM, ABOVE_MAXIMUM,
              UNKNOWN_CATEGORY, DUPLICATE_KEY, FOREIGN_KEY]
     first = f.column.split(" + ")[0]
     col_rank = names.index(first) if first in names else len(names)
@@ -356,13 +367,23 @@ def coerce_column(
     values, bad, date_format
         The coerced values (``str``, ``Int64``, ``float64``, ``boolean`` or
         ``datetime64[ns]``; missing where a value could not be read), a boolean array
-        marking values present but unreadable, and the text date form used (date
-        columns with text values only).
+        marking values present but unreadable (numbers out of range included: see the
+        ``number out of range`` rule), and the text date form used (date columns with
+        text values only).
     """
+    values, bad, too_big, fmt = _coerce(s, col, decimal, thousands)
+    return values, bad | too_big, fmt
+
+
+def _coerce(
+    s: pd.Series, col: Column, decimal: str, thousands: str | None
+) -> tuple[pd.Series, np.ndarray, np.ndarray, str | None]:
+    """:func:`coerce_column`, with the numbers out of range marked apart."""
     thousands = thousands or ("." if decimal == "," else ",")
+    too_big = np.zeros(len(s), dtype=bool)
     if col.dtype in ("str", "category"):
         values = to_text(s)
-        return values, np.zeros(len(s), dtype=bool), None
+        return values, np.zeros(len(s), dtype=bool), too_big, None
     present = s.notna().to_numpy()
     fmt = None
     if col.dtype == "date":
@@ -371,6 +392,10 @@ def coerce_column(
         values = _to_bool(s)
     else:
         values = to_number(s, decimal, thousands)
+        limit = INT_LIMIT if col.dtype == "int" else np.inf
+        too_big = (values.abs() >= limit).to_numpy(dtype=bool, na_value=False)
+        if too_big.any():
+            values = values.mask(too_big)
         if col.dtype == "int":
             whole = values.notna() & (values == np.floor(values))
             values = values.where(whole)
@@ -378,8 +403,16 @@ def coerce_column(
     if pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype):
         text = to_text(s)
         present = text.notna().to_numpy()
-    bad = present & values.isna().to_numpy()
-    return values, bad, fmt
+    bad = present & values.isna().to_numpy() & ~too_big
+    return values, bad, too_big, fmt
+
+
+_RANGE_DETAIL = {
+    "float": "The number is too large to hold (beyond ±1.8e308, or infinite); was an "
+             "exponent or a cell mistyped?",
+    "int": f"A whole number must be smaller in size than {INT_LIMIT:,} (2^53) to be held "
+           "exactly; was an exponent or a cell mistyped?",
+}
 
 
 def to_text(s: pd.Series) -> pd.Series:

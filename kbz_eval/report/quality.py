@@ -38,9 +38,14 @@ def quality_rows(table: str, path: Path, report: Any) -> list[dict[str, Any]]:
     base = {"table": table, "file": path.name, "rows_read": report.rows_read,
             "rows_kept": report.rows_kept}
     dropped = dict(sorted(report.dropped.items())) if report.dropped else {}
+    # a fallback (e.g. a text file read as cp1252 because it is not UTF-8) is shown as
+    # a row of its own: the reader had to guess, and the reader of the report should know
+    fallbacks = [{**base, "rows_rejected": 0, "reason": f"{key} {d.value} (fallback: {d.note})"}
+                 for key, d in report.detected.items() if d.how == "fallback"]
     if not dropped:
-        return [{**base, "rows_rejected": 0, "reason": ""}]
-    return [{**base, "rows_rejected": n, "reason": reason} for reason, n in dropped.items()]
+        return [{**base, "rows_rejected": 0, "reason": ""}] if not fallbacks else fallbacks
+    return [{**base, "rows_rejected": n, "reason": reason}
+            for reason, n in dropped.items()] + fallbacks
 
 
 def panel_rows(panel_report: dict[str, Any]) -> list[dict[str, Any]]:
