@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from kbz_eval.report.config import ReportConfig
@@ -139,8 +140,32 @@ def _did_practices(t: Tables, cfg: ReportConfig) -> Result:
     cells = cells[(cells["group"] == "control") | (cells["kbz_start_year"] == first)]
     cells["cost_per_insured_year"] = cells["poli_dbc_cost"] / cells["exposure"]
     cells["kbz"] = ((cells["group"] == "kbz") & (cells["year"] >= first)).astype(int)
-    return did(cells, outcome="cost_per_insured_year", unit="practice_id", time="year",
-               treatment="kbz", seed=_boot(cfg)["seed"])
+    result = did(cells, outcome="cost_per_insured_year", unit="practice_id", time="year",
+                 treatment="kbz", seed=_boot(cfg)["seed"])
+    _count_persons(result, py, cells, first)
+    return result
+
+
+def _count_persons(result: Result, py: pd.DataFrame, cells: pd.DataFrame,
+                   first: int) -> None:
+    """Add ``n_persons`` (persons behind each group mean) to the DiD's group tables, so
+    the report's disclosure control can judge them; the DiD itself works on practice
+    means and does not count persons."""
+    persons = py.groupby(["practice_id", "year"]).size().rename("n_persons").reset_index()
+    c = cells[["practice_id", "year", "group"]].merge(persons, on=["practice_id", "year"])
+    c["arm"] = np.where(c["group"] == "kbz", "treated", "control")
+    c["period"] = np.where(c["year"] >= first, "post", "pre")
+    by_time = c.groupby(["arm", "year"])["n_persons"].sum()
+    by_period = c.groupby(["arm", "period"])["n_persons"].sum()
+    t = result.tables
+    if "group_means_by_time" in t:
+        g = t["group_means_by_time"]
+        g["n_persons"] = [int(by_time.get((a, y), 0)) for a, y in zip(g["group"], g["time"],
+                                                                         strict=True)]
+    if "group_means" in t:
+        g = t["group_means"]
+        g["n_persons"] = [int(by_period.get((a, p), 0))
+                          for a, p in zip(g["group"], g["period"], strict=True)]
 
 
 def _cvg_trajectory(t: Tables, cfg: ReportConfig) -> Result:

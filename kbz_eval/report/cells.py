@@ -55,14 +55,14 @@ DECLARATIONS: dict[str, dict[str, Cells]] = {
         "plot_data": Cells(counts=("n_persons",), keys=("group", "unit", "year"),
                            margins=("unit",)),
     },
-    # practice-year means over the practices of a group: the cells are practices'
-    # aggregates, not persons (the persons behind them are counted in the claims tables)
+    # means over the practice-year means of a group; the persons behind each group
+    # mean are counted by the report's analysis (``n_persons``)
     "DiDResult": {
         "tidy": Cells(),
         "coefficients": Cells(),
-        "group_means": Cells(keys=("group", "period")),
-        "group_means_by_time": Cells(keys=("group", "time")),
-        "plot_data": Cells(keys=("group", "time")),
+        "group_means": Cells(counts=("n_persons",), keys=("group", "period")),
+        "group_means_by_time": Cells(counts=("n_persons",), keys=("group", "time")),
+        "plot_data": Cells(counts=("n_persons",), keys=("group", "time")),
     },
     "CvgTrajectoryResult": {
         "tidy": Cells(counts=("n",), keys=("measurement",)),
