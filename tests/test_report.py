@@ -322,3 +322,13 @@ def test_figure_data_hide_what_the_tables_hide(report):
     assert not hidden.empty, "the sample has a group-year of fewer than 10 practices"
     rows = figure.merge(hidden, on=["group", "year"])
     assert not rows.empty and (rows["value"] == label).all()
+
+
+def test_every_table_of_the_sample_report_is_declared_and_none_withheld(report):
+    page = (report / "report.html").read_text(encoding="utf-8")
+    assert "has no disclosure declaration" not in page
+    record = json.loads((report / "manifest.json").read_text())["disclosure"]
+    assert record["threshold"] == 10 and "cell suppression" in record["method"]
+    files = {p.relative_to(report).as_posix() for p in report.rglob("*.csv")} - {
+        "data_quality.csv"}
+    assert files == set(record["tables"])
