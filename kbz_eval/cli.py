@@ -4,7 +4,7 @@
 
     kbz-eval validate PATH --table T [--mapping F] [--sheet S] [--references practices=F]
     kbz-eval synth --out DIR [--seed N] [--claim-lines N]
-    kbz-eval report --config FILE --out DIR
+    kbz-eval report --config FILE --out DIR [--backend duckdb|spark]
 
 Exit codes: 0 success, 1 invalid input or failed run, 2 wrong usage, 130 interrupted
 (Ctrl-C), 143 terminated (SIGTERM). Errors are printed as one message, without a
@@ -68,6 +68,11 @@ def _build_parser() -> argparse.ArgumentParser:
         help="report folder: new, empty, or an earlier report (replaced as a whole only "
         "when the run succeeds; any other folder or file is refused)",
     )
+    p.add_argument(
+        "--backend", choices=("duckdb", "spark"), default=None,
+        help="engine that turns claim lines into the panel (default: [engine] backend in "
+        "the config, else duckdb)",
+    )
     return parser
 
 
@@ -115,7 +120,7 @@ def _report(args: argparse.Namespace) -> int:
     from kbz_eval.report.output import Terminated
 
     try:
-        out = run_report(args.config, args.out)
+        out = run_report(args.config, args.out, backend=args.backend)
     except KeyboardInterrupt as exc:
         terminated = isinstance(exc, Terminated)
         print(f"kbz-eval report {'terminated' if terminated else 'interrupted'}: no partial "

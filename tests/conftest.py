@@ -21,6 +21,13 @@ def shared_data_dir() -> Path | None:
     return None
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory) -> None:
+    """Tests never write the user's cache: parsed open data go to a session folder."""
+    if "KBZ_EVAL_CACHE" not in os.environ:
+        os.environ["KBZ_EVAL_CACHE"] = str(tmp_path_factory.mktemp("kbz_cache"))
+
+
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO

@@ -430,6 +430,29 @@ def _check_options(*, backend: Any, year_rule: Any, exclude_codes: Any, output: 
         )
 
 
+def connect_backend(backend: Backend = "duckdb", *, threads: int | None = None,
+                    memory_limit: str | None = None,
+                    temp_directory: str | Path | None = None) -> Any:
+    """A new engine connection with the settings :func:`build_panel` would use.
+
+    Parameters
+    ----------
+    backend
+        ``"duckdb"`` or ``"pyspark"``.
+    threads, memory_limit, temp_directory
+        DuckDB settings (see :func:`build_panel`).
+
+    Returns
+    -------
+    An Ibis backend, to pass as ``con=`` to :func:`build_panel` and to the engine's
+    input checks, so that every step of a run works on one connection.
+    """
+    _check_options(backend=backend, year_rule="start_date", exclude_codes=(),
+                   output="ibis", return_report=False, threads=threads)
+    return _connect(backend, None, threads=threads, memory_limit=memory_limit,
+                    temp_directory=temp_directory)
+
+
 def _connect(backend: str, con: Any, *sources: Any, threads: int | None,
              memory_limit: str | None, temp_directory: str | Path | None) -> Any:
     if con is None:

@@ -410,10 +410,17 @@ def open_data_section(folder: str | Path | None = None) -> dict[str, Result]:
     ------
     OpenDataNotFoundError
         When the files are not found (the message says how to download them).
+
+    Notes
+    -----
+    The files are parsed once and the parsed tables kept in the open-data table cache
+    (see :func:`report_tables` and :mod:`kbz_eval.open_data.cache`;
+    ``KBZ_EVAL_CACHE=off`` turns it off); the results do not depend on it.
     """
+    vektis_wide_latest, health = report_tables(folder)
     with _warnings.catch_warnings():
         _warnings.simplefilter("ignore", StatisticalWarning)
-        costs = cost_per_insured_year(folder=folder)
+        costs = cost_per_insured_year(vektis_wide_latest)
         out: dict[str, Result] = {
             "cost_per_insured_year": _subset(costs, [COUNTRY, *KBZ_CITIES]),
             "kbz_cities_vs_references": compare_areas(costs),
@@ -422,8 +429,59 @@ def open_data_section(folder: str | Path | None = None) -> dict[str, Result]:
         for city in KBZ_CITIES:
             key = keys.get(city, city.lower())
             out[f"synthetic_control_{key}"] = synthetic_control(costs, treated=city)
-        out["overvecht_health"] = area_health_change(folder=folder)
+        out["overvecht_health"] = area_health_change(health)
     return out
+
+
+def report_tables(folder: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The parsed open-data tables the report section rests on, through the table cache.
+
+    Parameters
+    ----------
+    folder
+        Data folder holding ``vektis/`` and ``rivm/`` (default: see
+        :func:`~kbz_eval.open_data.download.candidate_folders`).
+
+    Returns
+    -------
+    vektis_wide : DataFrame
+        The 13 Vektis files on the latest municipal boundaries, one row per year x
+        stratum (:func:`~kbz_eval.open_data.vektis.vektis_wide` with
+        ``boundaries="latest"``).
+    health : DataFrame
+        The RIVM estimates of the Aim 2 indicators, ages 18+, 2012, 2016 and 2020
+        (:func:`~kbz_eval.open_data.rivm_health`).
+
+    Raises
+    ------
+    OpenDataNotFoundError
+        When a file is not found.
+
+    Notes
+    -----
+    Each table is read from :mod:`kbz_eval.open_data.cache` when the files it was parsed
+    from have the same SHA-256 as then (and kbz_eval, its readers and pandas/pyarrow are
+    unchanged); otherwise the files are parsed and the table stored. The tables are the
+    same either way, so the section's results are too.
+    """
+    from kbz_eval.open_data.cache import cached_table
+    from kbz_eval.open_data.download import VEKTIS_YEARS, rivm_path, vektis_path
+    from kbz_eval.open_data.vektis import vektis_wide
+
+    vektis_files = {f"vektis {y}": vektis_path(y, folder=folder) for y in VEKTIS_YEARS}
+    rivm_files = {f"rivm {y} 18+": rivm_path(y, "18+", folder=folder) for y in RIVM_YEARS}
+    wide = cached_table(
+        "vektis_wide_latest", vektis_files,
+        lambda: vektis_wide(VEKTIS_YEARS, folder, boundaries="latest"),
+        params={"years": list(VEKTIS_YEARS), "release": "harmonised", "boundaries": "latest"},
+    )
+    measures = list(HEALTH_INDICATORS)
+    health = cached_table(
+        "rivm_health_aim2", rivm_files,
+        lambda: rivm_health(RIVM_YEARS, folder, age_groups=["18+"], measures=measures),
+        params={"years": list(RIVM_YEARS), "age_groups": ["18+"], "measures": measures},
+    )
+    return wide, health
 
 
 def available(folder: str | Path | None = None) -> dict[str, bool]:
@@ -450,4 +508,5 @@ def available(folder: str | Path | None = None) -> dict[str, bool]:
 
 
 __all__ = ["AreaComparison", "AreaHealthChange", "KBZ_CITIES", "OVERVECHT", "SyntheticControl",
-           "area_health_change", "available", "compare_areas", "open_data_section"]
+           "area_health_change", "available", "compare_areas", "open_data_section",
+           "report_tables"]

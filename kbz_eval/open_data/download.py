@@ -77,9 +77,11 @@ def _repo_roots(start: Path) -> list[Path]:
 
 
 def cache_folder() -> Path:
-    """The download cache: ``$KBZ_EVAL_CACHE`` or ``~/.cache/kbz_eval/open_data``."""
+    """The download cache: ``$KBZ_EVAL_CACHE`` or ``~/.cache/kbz_eval/open_data``
+    (``KBZ_EVAL_CACHE=off``, which turns off the parsed-table cache, keeps the default
+    download folder)."""
     env = os.environ.get(CACHE_ENV)
-    if env:
+    if env and env.strip().lower() != "off":
         return Path(env).expanduser()
     return Path.home() / ".cache" / "kbz_eval" / "open_data"
 

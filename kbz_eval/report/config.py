@@ -30,6 +30,15 @@ Example (``kbz.toml`` at the repository root runs the embedded synthetic sample)
 
     [primary]                     # optional: the primary outcome per aim ("analysis:term")
     # aim3 = "savings_minima:saving_per_person"
+
+    [engine]                      # optional: where claim lines become the panel
+    backend = "duckdb"            # "duckdb" (embedded, default) or "spark" (local PySpark)
+    memory_limit = "3GB"          # DuckDB: beyond it, work spills to temp_directory
+    threads = 2                   # DuckDB worker threads (default: all cores)
+    temp_directory = "/scratch"   # DuckDB spill folder (default: the system temp folder)
+
+Claim lines and insured periods may be a file, a folder or a glob of Parquet/CSV files;
+they are validated and turned into the panel by the engine, never read into pandas.
 """
 
 from __future__ import annotations
@@ -44,7 +53,12 @@ from kbz_eval.stats.options import check_option
 from kbz_eval.tables import TABLES
 
 LANGUAGES = ("en", "nl")
-_SECTIONS = {"report", "inputs", "mappings", "analysis", "groups", "primary"}
+_SECTIONS = {"report", "inputs", "mappings", "analysis", "groups", "primary", "engine"}
+_ENGINE_KEYS = {"backend", "memory_limit", "threads", "temp_directory"}
+#: Engine backend names accepted in ``[engine] backend`` and ``--backend``.
+BACKEND_NAMES = {"duckdb": "duckdb", "spark": "pyspark", "pyspark": "pyspark"}
+#: Tables the engine reads straight from their files (file, folder or glob).
+ENGINE_TABLES = ("claim_lines", "insured_periods")
 _REPORT_KEYS = {"title", "language", "suppression_threshold", "on_error"}
 _ANALYSIS_KEYS = {
     "years", "base_year", "savings_year", "ggz_base_year", "ggz_follow_year",
@@ -61,6 +75,24 @@ DEFAULT_PRIMARY = {
     "aim3": "savings_minima:saving_per_person",
     "aim4": "workforce_change:job_satisfaction:difference_wave_3:kbz-control",
 }
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """The ``[engine]`` options (see the module docstring).
+
+    Attributes
+    ----------
+    backend
+        ``"duckdb"`` or ``"pyspark"``.
+    memory_limit, threads, temp_directory
+        DuckDB settings; ``None`` leaves DuckDB's defaults.
+    """
+
+    backend: str = "duckdb"
+    memory_limit: str | None = None
+    threads: int | None = None
+    temp_directory: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +127,7 @@ class ReportConfig:
     analysis: dict[str, Any] = field(default_factory=dict)
     primary: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PRIMARY))
     raw: dict[str, Any] = field(default_factory=dict)
+    engine: EngineConfig = field(default_factory=EngineConfig)
 
     def primary_term(self, analysis_key: str) -> str | None:
         """The declared primary term of analysis ``analysis_key``, if an aim names it."""
@@ -113,13 +146,57 @@ def _unknown(keys: set[str], allowed: set[str], where: str, path: Path) -> None:
         )
 
 
-def load_config(path: str | Path) -> ReportConfig:
+def _engine(raw: dict[str, Any], base: Path, path: Path, backend: str | None) -> EngineConfig:
+    """The validated ``[engine]`` section; ``backend`` (from the command line) wins."""
+    section = raw.get("engine", {})
+    _unknown(set(section), _ENGINE_KEYS, "[engine]", path)
+    name = backend if backend is not None else section.get("backend", "duckdb")
+    if name not in BACKEND_NAMES:
+        raise SpecificationError(
+            f"{path}: the engine backend must be one of {sorted(BACKEND_NAMES)}, but "
+            f"{name!r} was passed.")
+    threads = section.get("threads")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
+                                or threads < 1):
+        raise SpecificationError(
+            f"{path}: [engine] threads must be a positive integer, but {threads!r} was "
+            "passed.")
+    memory = section.get("memory_limit")
+    if memory is not None and not (isinstance(memory, str) and memory.strip()[:1].isdigit()):
+        raise SpecificationError(
+            f"{path}: [engine] memory_limit must be a size such as \"3GB\", but {memory!r} "
+            "was passed.")
+    temp = section.get("temp_directory")
+    return EngineConfig(backend=BACKEND_NAMES[name], memory_limit=memory, threads=threads,
+                        temp_directory=(base / temp).resolve() if temp else None)
+
+
+def _input_path(base: Path, rel: str, table: str, path: Path) -> Path:
+    """An input's resolved path; the engine's tables may also be a glob."""
+    p = (base / rel).resolve() if not any(ch in rel for ch in "*?[") else base / rel
+    if table in ENGINE_TABLES and not p.exists():
+        from kbz_eval.engine.sources import resolve_files
+
+        try:
+            resolve_files(str(p))
+            return p
+        except SpecificationError as exc:
+            raise FileNotFoundError(f"{path}: input for '{table}' not found: {exc}") from None
+    if not p.exists():
+        raise FileNotFoundError(f"{path}: input for '{table}' not found: {p}")
+    return p
+
+
+def load_config(path: str | Path, *, backend: str | None = None) -> ReportConfig:
     """Read and validate a report configuration file.
 
     Parameters
     ----------
     path
         The TOML file.
+    backend
+        Engine backend overriding ``[engine] backend`` (``--backend`` on the command
+        line): ``"duckdb"`` or ``"spark"``.
 
     Returns
     -------
@@ -172,10 +249,7 @@ def load_config(path: str | Path) -> ReportConfig:
             raise SpecificationError(
                 f"{path}: [inputs] names table {table!r}; known tables: {sorted(TABLES)}."
             )
-        p = (base / rel).resolve()
-        if not p.exists():
-            raise FileNotFoundError(f"{path}: input for '{table}' not found: {p}")
-        inputs[table] = p
+        inputs[table] = _input_path(base, str(rel), table, path)
     if not inputs:
         raise SpecificationError(f"{path}: [inputs] names no input files.")
     mappings = {}
@@ -225,4 +299,5 @@ def load_config(path: str | Path) -> ReportConfig:
         analysis=analysis,
         primary={**DEFAULT_PRIMARY, **primary},
         raw=raw,
+        engine=_engine(raw, base, path, backend),
     )

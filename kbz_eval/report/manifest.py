@@ -40,6 +40,20 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+def _input_record(path: Path) -> dict[str, Any]:
+    """Name and SHA-256 of an input file; for a folder or glob, of every file in it."""
+    if path.is_file():
+        return {"file": path.name, "sha256": sha256_file(path)}
+    from kbz_eval.engine.sources import resolve_files
+
+    files, _ = resolve_files(str(path))
+    root = path if path.is_dir() else path.parent
+    return {"file": path.name,
+            "files": [{"file": Path(f).relative_to(root.resolve()).as_posix()
+                       if Path(f).is_relative_to(root.resolve()) else Path(f).name,
+                       "sha256": sha256_file(Path(f))} for f in files]}
+
+
 def build_manifest(
     *, inputs: dict[str, Path], config: dict[str, Any], seeds: dict[str, int],
     files: list[str],
@@ -47,10 +61,7 @@ def build_manifest(
     """The manifest as a dict; only stable facts (no timestamps, no absolute paths)."""
     return {
         REPORT_MARKER: True,
-        "inputs": {
-            table: {"file": path.name, "sha256": sha256_file(path)}
-            for table, path in sorted(inputs.items())
-        },
+        "inputs": {table: _input_record(path) for table, path in sorted(inputs.items())},
         "config": config,
         "seeds": dict(sorted(seeds.items())),
         "python": platform.python_version(),

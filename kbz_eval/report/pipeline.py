@@ -27,7 +27,8 @@ from kbz_eval.errors import DataValidationError, IdentifierError, SpecificationE
 from kbz_eval.report import html as html_report
 from kbz_eval.report.analyses import AIMS, ANALYSES, Analysis
 from kbz_eval.report.cells import declarations
-from kbz_eval.report.config import ReportConfig, load_config
+from kbz_eval.report.config import ENGINE_TABLES, ReportConfig, load_config
+from kbz_eval.report.engine_inputs import EngineInputs, uses_engine
 from kbz_eval.report.manifest import build_manifest, write_manifest
 from kbz_eval.report.overview import overview
 from kbz_eval.report.progress import Progress
@@ -104,9 +105,10 @@ def _input_problems(problems: list[tuple[str, Path, Exception]], note: str
     return SpecificationError(_problems_text(problems, note))
 
 
-def _read_inputs(cfg: ReportConfig, progress: Progress
+def _read_inputs(cfg: ReportConfig, progress: Progress, engine: EngineInputs | None = None
                  ) -> tuple[dict[str, pd.DataFrame], list[dict[str, Any]]]:
-    """Read every input; raise one error listing the problems of all inputs at once."""
+    """Read every input (the claims tables are checked in the ``engine`` when given);
+    raise one error listing the problems of all inputs at once."""
     from kbz_eval.io import read_table
 
     tables: dict[str, pd.DataFrame] = {}
@@ -119,6 +121,9 @@ def _read_inputs(cfg: ReportConfig, progress: Progress
         path = cfg.inputs[table]
         refs = {"practices": tables["practices"]} if "practices" in tables else None
         try:
+            if engine is not None and table in ENGINE_TABLES:
+                rows += engine.check(table, refs)
+                continue
             result = read_table(path, table, mapping=cfg.mappings.get(table),
                                 references=refs, on_error=cfg.on_error)
         except (DataValidationError, IdentifierError, SpecificationError) as exc:
@@ -297,18 +302,17 @@ def _build(cfg: ReportConfig, work: Path, progress: Progress) -> None:
             raise SpecificationError(
                 f"[primary] {aim} = {value!r} names no analysis; the analyses are "
                 f"{sorted(known)}.")
-    tables, rows = _read_inputs(cfg, progress)
+    if uses_engine(cfg):
+        with EngineInputs(cfg) as engine:
+            tables, rows = _read_inputs(cfg, progress, engine)
+            panel = engine.panel(progress)
+        rows += panel_rows(panel.attrs.get("kbz_panel", {}))
+        tables["person_years"] = panel
+    else:
+        tables, rows = _read_inputs(cfg, progress)
     synthetic = any(is_synthetic(p) for p in cfg.inputs.values())
     if cfg.groups and "practices" in tables:
         tables["practices"] = _apply_groups(tables["practices"], cfg)
-
-    if "claim_lines" in tables and "insured_periods" in tables:
-        from kbz_eval.engine import build_panel
-
-        progress.step("building the claims panel")
-        panel = build_panel(tables["claim_lines"], tables["insured_periods"])
-        rows += panel_rows(panel.attrs.get("kbz_panel", {}))
-        tables["person_years"] = panel
 
     results: dict[str, Result] = {}
     notes: list[str] = []
@@ -437,7 +441,8 @@ def _about(cfg: ReportConfig, synthetic: bool) -> list[tuple[str, str]]:
     ]
 
 
-def run_report(config: str | Path, out: str | Path, *, progress: bool | None = None) -> Path:
+def run_report(config: str | Path, out: str | Path, *, progress: bool | None = None,
+               backend: str | None = None) -> Path:
     """Run the configured report and write it to ``out``.
 
     Parameters
@@ -449,6 +454,9 @@ def run_report(config: str | Path, out: str | Path, *, progress: bool | None = N
         only when the whole run succeeds, in one step (see :mod:`kbz_eval.report.output`).
     progress
         Show progress (default: only in a terminal or Jupyter).
+    backend
+        Engine backend for the claims panel, overriding ``[engine] backend``:
+        ``"duckdb"`` or ``"spark"``.
 
     Returns
     -------
@@ -472,7 +480,7 @@ def run_report(config: str | Path, out: str | Path, *, progress: bool | None = N
     """
     from kbz_eval.report.output import ReportFolder
 
-    cfg = load_config(config)
+    cfg = load_config(config, backend=backend)
     protected = {
         "the working directory": Path.cwd(),
         "the configuration file": cfg.path,
@@ -492,4 +500,5 @@ def run_report(config: str | Path, out: str | Path, *, progress: bool | None = N
         assert folder.work is not None
         _build(cfg, folder.work, tracker)
         folder.commit()
+    tracker.finish()
     return Path(out)

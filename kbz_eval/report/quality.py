@@ -20,6 +20,11 @@ def is_synthetic(path: Path) -> bool:
     CSV files start with a ``# SYNTHETIC DATA`` comment line; Parquet files carry it in
     their key-value metadata.
     """
+    if not path.is_file():  # a folder or glob of files: the label of its first file
+        from kbz_eval.engine.sources import resolve_files
+
+        files, _ = resolve_files(str(path))
+        return is_synthetic(Path(files[0]))
     if path.suffix.lower() == ".parquet":
         import pyarrow.parquet as pq
 

@@ -1,0 +1,110 @@
+"""Claim lines and insured periods on the engine: from their files to the panel.
+
+The report never reads these two tables into pandas. :class:`EngineInputs` opens one
+engine connection (``[engine]`` in ``kbz.toml``: DuckDB by default, or Spark), checks
+each file against its contract in the engine (:func:`kbz_eval.engine.validate.
+check_source`: identifier guard on a sample, mapping, every rule at once with source
+rows), builds the ``person_years`` panel with :func:`kbz_eval.engine.build_panel`,
+writes it to Parquet in a private scratch folder (person-level data never enter the
+report folder) and reads back only the panel, which is persons × years rather than
+claim lines. The scratch folder and the connection are removed when the report ends.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from kbz_eval.report.config import ENGINE_TABLES, ReportConfig
+from kbz_eval.report.progress import Progress
+
+
+def uses_engine(cfg: ReportConfig) -> bool:
+    """Whether the report builds its panel on the engine (both claims inputs given)."""
+    return all(t in cfg.inputs for t in ENGINE_TABLES)
+
+
+class EngineInputs:
+    """One engine connection and scratch folder for a report run (a context manager).
+
+    Parameters
+    ----------
+    cfg
+        The report configuration; ``cfg.engine`` chooses the backend and its settings.
+    """
+
+    def __init__(self, cfg: ReportConfig) -> None:
+        self.cfg = cfg
+        self.checked: dict[str, Any] = {}
+        self.scratch: Path | None = None
+        self.con: Any = None
+
+    def __enter__(self) -> EngineInputs:
+        from kbz_eval.engine.build import connect_backend
+
+        e = self.cfg.engine
+        parent = e.temp_directory
+        if parent is not None:
+            parent.mkdir(parents=True, exist_ok=True)
+        self.scratch = Path(tempfile.mkdtemp(prefix="kbz_eval_panel_", dir=parent))
+        self.con = connect_backend(e.backend, threads=e.threads, memory_limit=e.memory_limit,
+                                   temp_directory=self.scratch / "spill")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.con is not None and self.cfg.engine.backend == "duckdb":
+            try:
+                self.con.disconnect()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def check(self, table: str, references: dict[str, pd.DataFrame] | None
+              ) -> list[dict[str, Any]]:
+        """Check one engine table in the engine; return its data-quality rows.
+
+        Raises the contract's errors (every violation at once) like
+        :func:`kbz_eval.io.read_table`.
+        """
+        from kbz_eval.engine.validate import check_source
+
+        path = self.cfg.inputs[table]
+        mapping = self.cfg.mappings.get(table)
+        checked = check_source(self.con, path, table, mapping=mapping, references=references,
+                               on_error=self.cfg.on_error)
+        self.checked[table] = checked
+        return engine_quality_rows(table, path, checked)
+
+    def panel(self, progress: Progress) -> pd.DataFrame:
+        """Build the panel from the checked tables; the report is in ``attrs``."""
+        from kbz_eval.engine import build_panel
+
+        assert self.scratch is not None
+        progress.step("building the claims panel on the engine")
+        out = self.scratch / "person_years.parquet"
+        result = build_panel(self.checked["claim_lines"].relation,
+                             self.checked["insured_periods"].relation,
+                             backend=self.cfg.engine.backend, con=self.con, output=out,
+                             return_report=True)
+        panel = pd.read_parquet(result.panel)
+        panel = panel.sort_values(["person_id", "year"], kind="stable").reset_index(drop=True)
+        panel.attrs["kbz_panel"] = result.report.as_dict()
+        return panel
+
+
+def engine_quality_rows(table: str, path: Path, checked: Any) -> list[dict[str, Any]]:
+    """Data-quality rows of a table checked in the engine: rows read, kept, and the
+    rows dropped per rule (with ``on_error="drop"``)."""
+    files = checked.files
+    name = Path(files[0]).name if len(files) == 1 else f"{path.name} ({len(files)} files)"
+    base = {"table": table, "file": name, "rows_read": checked.rows_read,
+            "rows_kept": checked.rows_kept}
+    if not checked.violations or checked.rows_kept == checked.rows_read:
+        return [{**base, "rows_rejected": 0, "reason": ""}]
+    return [{**base, "rows_rejected": v.n_rows, "reason": f"{v.column}: {v.rule}"}
+            for v in checked.violations]

@@ -1,0 +1,169 @@
+"""The report on the engine: claim lines go from their files to the panel, never
+through pandas; ``[engine]`` and ``--backend`` choose DuckDB or Spark."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from kbz_eval.errors import DataValidationError, SpecificationError
+from kbz_eval.report import run_report
+from kbz_eval.report.config import load_config
+from kbz_eval.synth import write_sample
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:The 'future.infer_string' option:Warning"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated:Warning"),
+]
+
+#: Tables computed from the panel alone (no bootstrap draws), compared across inputs.
+PANEL_TABLES = ("savings_all__by_group_year.csv", "dbc_index__rates.csv",
+                "ggz_change__by_group_year.csv", "risk_adjustment__reference_rates.csv")
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("engine_sample") / "sample"
+    write_sample(folder)
+    # the claim lines as a folder of three Parquet parts, as insurers deliver them
+    parts = folder / "claim_parts"
+    parts.mkdir()
+    table = pq.read_table(folder / "claim_lines.parquet")
+    step = -(-table.num_rows // 3)
+    for i in range(3):
+        pq.write_table(table.slice(i * step, step), parts / f"part-{i}.parquet")
+    return folder
+
+
+def _config(folder: Path, sample: Path, *, claims: str = "claim_lines.parquet",
+            engine: str = "") -> Path:
+    text = "\n".join([
+        "[report]", 'title = "Engine report"', 'language = "en"',
+        "[inputs]",
+        f'practices = "{(sample / "practices.csv").as_posix()}"',
+        f'insured_periods = "{(sample / "insured_periods.csv").as_posix()}"',
+        f'claim_lines = "{(sample / claims).as_posix()}"',
+        "[analysis]", "bootstrap_replicates = 99", "seed = 3", "years = [2012, 2016]",
+        "base_year = 2012", "savings_year = 2015", "ggz_base_year = 2013",
+        "ggz_follow_year = 2016", engine]) + "\n"
+    path = folder / f"kbz_{hashlib.sha1(text.encode()).hexdigest()[:8]}.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _tables(report: Path) -> dict[str, bytes]:
+    return {name: (report / "tables" / name).read_bytes() for name in PANEL_TABLES}
+
+
+@pytest.fixture(scope="module")
+def single_file_report(sample, tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("engine_single")
+    return run_report(_config(work, sample), work / "out", progress=False)
+
+
+def test_claim_lines_never_reach_pandas_and_parts_equal_one_file(
+        sample, tmp_path, monkeypatch, single_file_report):
+    """The claims tables are checked and aggregated in the engine (reading them through
+    the pandas reader fails the run), and a folder of Parquet parts gives the same
+    report as the single file."""
+    import json
+
+    import kbz_eval.io as io
+
+    real = io.read_table
+
+    def guarded(path, table, **kwargs):
+        assert table not in ("claim_lines", "insured_periods"), f"{table} read by pandas"
+        return real(path, table, **kwargs)
+
+    monkeypatch.setattr(io, "read_table", guarded)
+    out = run_report(_config(tmp_path, sample, claims="claim_parts"), tmp_path / "parts",
+                     progress=False)
+    assert _tables(out) == _tables(single_file_report)
+    quality = pd.read_csv(out / "data_quality.csv")
+    row = quality[(quality["table"] == "claim_lines") & (quality["file"].str.contains("3 files"))]
+    assert len(row) == 1 and int(row["rows_read"].iloc[0]) > 100_000
+    manifest = json.loads((out / "manifest.json").read_text())
+    parts = manifest["inputs"]["claim_lines"]["files"]
+    assert [p["file"] for p in parts] == [f"part-{i}.parquet" for i in range(3)]
+    assert all(len(p["sha256"]) == 64 for p in parts)
+
+
+def test_the_cli_takes_a_glob_and_a_backend(sample, tmp_path, capsys, single_file_report):
+    from kbz_eval.cli import main
+
+    config = str(_config(tmp_path, sample, claims="claim_parts/part-*.parquet"))
+    code = main(["report", "--config", config, "--out", str(tmp_path / "cli"),
+                 "--backend", "duckdb"])
+    assert code == 0, capsys.readouterr().err
+    assert _tables(tmp_path / "cli") == _tables(single_file_report)
+    with pytest.raises(SystemExit) as info:
+        main(["report", "--config", config, "--out", str(tmp_path / "cli2"),
+              "--backend", "polars"])
+    assert info.value.code == 2 and not (tmp_path / "cli2").exists()
+
+
+def test_engine_settings_are_read_and_checked(sample, tmp_path):
+    cfg = load_config(_config(tmp_path, sample, engine='[engine]\nbackend = "duckdb"\n'
+                              'memory_limit = "2GB"\nthreads = 1\ntemp_directory = "spill"'))
+    assert cfg.engine.backend == "duckdb" and cfg.engine.memory_limit == "2GB"
+    assert cfg.engine.threads == 1 and cfg.engine.temp_directory == (tmp_path / "spill")
+    assert load_config(cfg.path, backend="spark").engine.backend == "pyspark"
+    for bad, match in [('backend = "polars"', "backend"), ("threads = 0", "threads"),
+                       ('memory_limit = "lots"', "memory_limit"), ("workers = 2", "unknown")]:
+        path = _config(tmp_path, sample, engine=f"[engine]\n{bad}")
+        with pytest.raises(SpecificationError, match=match):
+            load_config(path)
+
+
+def test_engine_settings_apply_and_the_scratch_folder_is_removed(sample, tmp_path,
+                                                                 single_file_report):
+    spill = tmp_path / "spill"
+    path = _config(tmp_path, sample, engine=f'[engine]\nmemory_limit = "1GB"\nthreads = 1\n'
+                   f'temp_directory = "{spill.as_posix()}"')
+    out = run_report(path, tmp_path / "limited", progress=False)
+    assert _tables(out) == _tables(single_file_report)
+    assert spill.is_dir() and not any(spill.iterdir()), "person-level scratch files left"
+    assert not list(out.rglob("*.parquet")), "the panel must never enter the report"
+
+
+def test_engine_problems_are_listed_with_the_other_inputs(sample, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(sample, broken)
+    lines = pq.read_table(broken / "claim_lines.parquet").to_pandas()
+    lines.loc[[5, 9], "care_type"] = "dentist"
+    lines.to_parquet(broken / "claim_lines.parquet", index=False)
+    text = (broken / "practices.csv").read_text(encoding="utf-8").replace(",kbz,", ",kbzz,", 1)
+    (broken / "practices.csv").write_text(text, encoding="utf-8")
+    with pytest.raises(DataValidationError) as info:
+        run_report(_config(tmp_path, broken), tmp_path / "out", progress=False)
+    message = str(info.value)
+    assert "claim_lines" in message and "care_type" in message
+    assert "practices" in message and "group" in message
+    assert not (tmp_path / "out").exists()
+
+
+def _java() -> bool:
+    import os
+
+    home = os.environ.get("JAVA_HOME")
+    return bool((home and Path(home, "bin", "java").exists()) or shutil.which("java"))
+
+
+@pytest.mark.spark
+@pytest.mark.skipif(not _java(), reason="no Java runtime for PySpark")
+def test_the_same_report_runs_on_spark(sample, tmp_path, single_file_report):
+    """The report on a local Spark session (one JVM, a task thread per core) writes the
+    same panel-based tables as on DuckDB, from the folder of Parquet parts."""
+    out = run_report(_config(tmp_path, sample, claims="claim_parts",
+                             engine='[engine]\nbackend = "spark"'),
+                     tmp_path / "spark", progress=False)
+    assert _tables(out) == _tables(single_file_report)
+    quality = pd.read_csv(out / "data_quality.csv")
+    assert (quality["table"] == "claim_lines").any()
