@@ -1,0 +1,124 @@
+"""Benchmark: ``kbz-eval report`` on insurer-scale claim lines, against ``build_panel``
+alone on the same files.
+
+For each size, synthetic claim lines and insured periods are written once as Parquet
+parts (``kbz_eval.engine.scale.write_claim_lines``, cached in ``bench/out/``); the
+report runs on them with the embedded sample's surveys and practices (no open data), in
+a child process whose wall time and peak RSS are measured; then ``build_panel`` alone
+runs on the same files, with the same engine settings, in another child. The ratio
+report / build_panel is the figure recorded in ``bench/RESULTS.md``; both are measured
+in the same run, so the ratio does not depend on the machine.
+
+Usage::
+
+    .venv/bin/python bench/report_scale.py --lines 10M,100M --memory-limit 3GB
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+SURVEYS = ("cvg", "workforce", "monitor", "practice_indicators", "conversations", "consults")
+
+CHILD_REPORT = """
+import sys
+from kbz_eval.report import run_report
+run_report(sys.argv[1], sys.argv[2], progress=True)
+"""
+CHILD_PANEL = """
+import sys
+import kbz_eval as kbz
+kbz.build_panel(sys.argv[1], sys.argv[2], output=sys.argv[3], memory_limit=sys.argv[4],
+                threads=int(sys.argv[5]))
+"""
+
+
+def _count(text: str) -> int:
+    units = {"k": 1_000, "m": 1_000_000, "g": 1_000_000_000}
+    t = text.strip().lower()
+    return int(float(t[:-1]) * units[t[-1]]) if t[-1] in units else int(t)
+
+
+def _child(code: str, *args: str) -> tuple[float, float]:
+    """Wall seconds and peak RSS (GiB) of ``python -c code args`` in a child process."""
+    start = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-c", code, *args], cwd=ROOT,
+                             env={"MPLBACKEND": "Agg", "PATH": "/usr/bin:/bin",
+                                  "KBZ_EVAL_CACHE": str(OUT / "cache")})
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    if child.returncode != 0:
+        raise SystemExit(f"child failed with exit code {child.returncode}")
+    return wall, usage.ru_maxrss / 1024**2  # KiB -> GiB
+
+
+def _data(n: int) -> Path:
+    from kbz_eval.engine.scale import write_claim_lines
+
+    folder = OUT / f"scale_{n}"
+    if not (folder / "claim_lines").is_dir():
+        write_claim_lines(folder, n_lines=n)
+    return folder
+
+
+def _sample() -> Path:
+    from kbz_eval.synth import write_sample
+
+    folder = OUT / "sample"
+    if not (folder / "practices.csv").is_file():
+        write_sample(folder)
+    return folder
+
+
+def _config(n: int, folder: Path, sample: Path, memory: str, threads: int) -> Path:
+    lines = ["[report]", f'title = "Scale benchmark ({n:,} claim lines, synthetic)"',
+             "[inputs]", f'practices = "{sample / "practices.csv"}"',
+             f'claim_lines = "{folder / "claim_lines"}"',
+             f'insured_periods = "{folder / "insured_periods"}"',
+             *[f'{t} = "{sample / f"{t}.csv"}"' for t in SURVEYS],
+             "[analysis]", "bootstrap_replicates = 199", "seed = 1",
+             "[engine]", f'memory_limit = "{memory}"', f"threads = {threads}"]
+    path = OUT / f"report_scale_{n}.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", default="10M", help="comma-separated sizes, e.g. 10M,100M")
+    parser.add_argument("--memory-limit", default="3GB")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    sample = _sample()
+    rows = []
+    for n in (_count(s) for s in args.lines.split(",")):
+        folder = _data(n)
+        config = _config(n, folder, sample, args.memory_limit, args.threads)
+        report = OUT / f"report_{n}"
+        wall_r, rss_r = _child(CHILD_REPORT, str(config), str(report))
+        wall_p, rss_p = _child(CHILD_PANEL, str(folder / "claim_lines"),
+                               str(folder / "insured_periods"), str(OUT / f"panel_{n}.parquet"),
+                               args.memory_limit, str(args.threads))
+        rows.append({"lines": n, "report_s": round(wall_r, 1), "report_peak_gib": round(rss_r, 2),
+                     "build_panel_s": round(wall_p, 1),
+                     "build_panel_peak_gib": round(rss_p, 2),
+                     "ratio": round(wall_r / wall_p, 2)})
+        print(json.dumps(rows[-1]), flush=True)
+    print("\nlines        report (s)  peak (GiB)  build_panel (s)  peak (GiB)  ratio")
+    for r in rows:
+        print(f"{r['lines']:>11,}  {r['report_s']:>9}  {r['report_peak_gib']:>10}  "
+              f"{r['build_panel_s']:>15}  {r['build_panel_peak_gib']:>10}  {r['ratio']:>5}")
+
+
+if __name__ == "__main__":
+    main()
