@@ -23,24 +23,60 @@ def cr1_factor(n_clusters: int, n_obs: int, n_params: int) -> float:
     return g / (g - 1) * (n - 1) / (n - k)
 
 
-def _inv_sqrt_psd(matrix: np.ndarray) -> np.ndarray:
-    """Symmetric inverse square root, pseudo-inverse on the null space."""
+class ClusterAdjustment:
+    """One cluster's CR2 adjustment ``A_g = (I − H_gg)^{-1/2}``, held in low rank.
+
+    ``H_gg`` has rank at most ``k`` (the number of columns of the design), so
+    ``A_g = I + Q C Q'`` with ``Q`` the ``n_g × k`` orthonormal basis of its column space
+    and ``C`` a ``k × k`` matrix: applying it costs ``O(n_g k)`` and storing it
+    ``O(n_g k)``, where the dense matrix would cost ``O(n_g³)`` to build (an eigen
+    decomposition per cluster) and ``O(n_g²)`` to hold. Symmetric: ``A.T is A``.
+    """
+
+    def __init__(self, q: np.ndarray, c: np.ndarray) -> None:
+        self.q, self.c = q, c
+
+    @property
+    def T(self) -> ClusterAdjustment:  # noqa: N802 - mirrors numpy's ``.T``
+        return self
+
+    def __matmul__(self, other: np.ndarray) -> np.ndarray:
+        other = np.asarray(other, dtype=float)
+        return other + self.q @ (self.c @ (self.q.T @ other))
+
+    def toarray(self) -> np.ndarray:
+        """The dense ``n_g × n_g`` matrix (for checks)."""
+        return np.eye(len(self.q)) + self.q @ self.c @ self.q.T
+
+
+def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:
     vals, vecs = np.linalg.eigh((matrix + matrix.T) / 2)
-    tol = 1e-12 * max(1.0, float(np.abs(vals).max(initial=0.0)))
-    inv = np.where(vals > tol, 1.0 / np.sqrt(np.clip(vals, tol, None)), 0.0)
-    return (vecs * inv) @ vecs.T
+    return (vecs * np.sqrt(np.clip(vals, 0.0, None))) @ vecs.T
+
+
+def _adjustment(xg: np.ndarray, bread_sqrt: np.ndarray) -> ClusterAdjustment:
+    """``(I − H_gg)^{-1/2}`` with ``H_gg = xg bread xg'``, pseudo-inverse on the null space.
+
+    With ``U = xg bread^{1/2} = Q R``: ``H_gg = Q M Q'``, ``M = R R' = V Λ V'``, so
+    ``I − H_gg`` has eigenvalues ``1 − λ`` on the columns of ``Q V`` and 1 elsewhere.
+    """
+    q, r = np.linalg.qr(xg @ bread_sqrt)
+    lam, v = np.linalg.eigh((r @ r.T + (r @ r.T).T) / 2)
+    d = 1.0 - lam
+    tol = 1e-12 * max(1.0, float(np.abs(d).max(initial=0.0)))
+    f = np.where(d > tol, 1.0 / np.sqrt(np.clip(d, tol, None)), 0.0)
+    return ClusterAdjustment(q, (v * (f - 1.0)) @ v.T)
 
 
 def _cluster_adjustments(X: np.ndarray, bread: np.ndarray, cluster: np.ndarray,
-                         weights: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+                         weights: np.ndarray) -> list[tuple[np.ndarray, ClusterAdjustment]]:
     """Per cluster: row indices and ``A_g = (I − H_gg)^{-1/2}`` (weighted hat matrix)."""
     out = []
     sw = np.sqrt(weights)
+    root = _psd_sqrt(bread)
     for g in np.unique(cluster):
         rows = np.flatnonzero(cluster == g)
-        xg = X[rows] * sw[rows, None]
-        h = xg @ bread @ xg.T
-        out.append((rows, _inv_sqrt_psd(np.eye(rows.size) - h)))
+        out.append((rows, _adjustment(X[rows] * sw[rows, None], root)))
     return out
 
 
@@ -106,4 +142,4 @@ def bell_mccaffrey_df(X: np.ndarray, contrast: np.ndarray, adjustments: list,
     return float(lam.sum() ** 2 / (lam**2).sum()) if lam.size else np.nan
 
 
-__all__ = ["bell_mccaffrey_df", "cr1_factor", "cr2_vcov"]
+__all__ = ["ClusterAdjustment", "bell_mccaffrey_df", "cr1_factor", "cr2_vcov"]
