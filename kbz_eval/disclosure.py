@@ -357,7 +357,7 @@ def publishable(
     language: str = "en",
 ) -> pd.DataFrame:
     """Replace the suppressed cells of ``frame`` by the suppression label (as text)."""
-    cells = cells or Cells(counts=tuple(c for c in frame.columns if c == "n"))
+    cells = cells or Cells()
     label = SUPPRESSED_LABEL[language]
     out = frame.copy()
     if not mask.any():

@@ -514,10 +514,7 @@ class ReportFolder:
         self._close()
 
     def _close(self) -> None:
-        for folder in (self.work, self._inner):
-            if folder is not None and os.path.lexists(folder):
-                _remove(folder)
-        self.work = self._inner = None
+        self._close_staging()
         if self._lock is not None:
             self._lock.release()
             self._lock = None

@@ -199,6 +199,8 @@ def _suppressed_result(result: Result, cfg: ReportConfig
     def suppressed_plot_data(*args: Any, **kwargs: Any) -> pd.DataFrame:
         if "plot_data" not in specs:
             raise KeyError("plot data without a disclosure declaration")
+        if not args and not kwargs:  # the default view: already protected above
+            return hidden["plot_data"].copy()
         again = {**frames, "plot_data": result.plot_data(*args, **kwargs)}
         kept2, masks2, _ = _protected(result, again, cfg)
         return disclosure.apply_mask(kept2["plot_data"], masks2["plot_data"],
