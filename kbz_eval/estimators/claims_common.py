@@ -238,14 +238,37 @@ def _as_number(series: pd.Series, column: str, source: str, table: str, *,
     return values
 
 
-def _text(series: pd.Series, *, upper: bool = False) -> np.ndarray:
-    """Values as stripped text (object array; missing values as ``""``), fast for
-    repeated values: each distinct value is converted once."""
+def _text_codes(series: pd.Series, *, upper: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Values as stripped text, coded: ``(codes, texts)`` with ``texts[codes]`` the
+    text of every row (missing values as ``""``). Each distinct raw value is stripped
+    once, so a column of millions of rows with a few dozen values costs one factorize."""
     codes, uniques = pd.factorize(series)
-    text = np.array([str(v).strip() for v in uniques] + [""], dtype=object)
+    text = [str(v).strip() for v in uniques] + [""]
     if upper:
-        text = np.array([t.upper() for t in text], dtype=object)
-    return text[codes]  # code -1 (missing) picks the trailing ""
+        text = [t.upper() for t in text]
+    merged, texts = pd.factorize(pd.Index(text, dtype=object))
+    return merged[codes], np.asarray(texts, dtype=object)  # code -1 picks the trailing ""
+
+
+def _text(series: pd.Series, *, upper: bool = False) -> np.ndarray:
+    """Values as stripped text (object array; missing values as ``""``)."""
+    codes, texts = _text_codes(series, upper=upper)
+    return texts[codes]
+
+
+def _categorical(codes: np.ndarray, texts: np.ndarray) -> pd.Categorical:
+    """Coded text as a categorical whose categories are the used texts sorted as text.
+
+    Sorted categories keep ``groupby``/``sort_values`` in the same order as plain text,
+    while comparisons, ``map`` and grouping work on the few distinct values (a few
+    dozen practices, two groups, two sexes, twenty age bands) instead of every row.
+    """
+    used = np.flatnonzero(np.bincount(codes, minlength=len(texts)))
+    order = used[np.argsort(np.asarray(texts[used], dtype=str), kind="stable")]
+    rank = np.full(len(texts), -1, dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return pd.Categorical.from_codes(rank[codes],
+                                     categories=pd.Index(texts[order], dtype=object))
 
 
 def normalise_practices(practices: Any) -> pd.DataFrame:
@@ -356,13 +379,13 @@ def prepare_claims(
         raise DataValidationError(source=src, table=tab, violations=[
             Violation(column="person_id", rule="not empty",
                       n_rows=int(person_id.isna().sum()))])
-    practice_text = _text(panel["practice_id"])
+    p_codes, p_texts = _text_codes(panel["practice_id"])
     mask = np.isin(year, keep_years)
     if population == "minima":
         mask &= _as_bool(panel["minima"], "minima", src, tab)
-    group = _group_of_rows(practice_text, prac)
-    n_outside = int((mask & (group == "")).sum())
-    mask &= group != ""
+    group = _group_codes(p_texts, prac)[p_codes]  # index into GROUP_TEXTS; -1: not listed
+    n_outside = int((mask & (group < 0)).sum())
+    mask &= group >= 0
     if not mask.any():
         raise DataValidationError(source=src, table=tab, violations=[
             Violation(column="practice_id", rule="no person-year of the selected "
@@ -375,8 +398,8 @@ def prepare_claims(
     data: dict[str, Any] = {
         "person": person,
         "year": year[idx],
-        "practice_id": practice_text[idx],
-        "group": group[idx].astype(str),
+        "practice_id": _categorical(p_codes[idx], p_texts),
+        "group": _categorical(group[idx], GROUP_TEXTS),
         "iy": tables.insured_years(
             _as_number(sub["insured_days"], "insured_days", src, tab, minimum=1,
                        positions=idx),
@@ -435,11 +458,16 @@ def _whole_years(panel: pd.DataFrame) -> np.ndarray:
     return year.astype(np.int64)
 
 
-def _group_of_rows(practice_text: np.ndarray, prac: pd.DataFrame) -> np.ndarray:
-    """The group of each row's practice (``""`` for practices not in ``practices``)."""
-    group_of = dict(zip(prac["practice_id"], prac["group"], strict=True))
-    p_codes, p_uniques = pd.factorize(practice_text)
-    return np.array([group_of.get(p, "") for p in p_uniques] + [""], dtype=object)[p_codes]
+#: The group texts, in the order of the codes :func:`_group_codes` gives.
+GROUP_TEXTS = np.array(["kbz", "control"], dtype=object)
+
+
+def _group_codes(practice_texts: np.ndarray, prac: pd.DataFrame) -> np.ndarray:
+    """Per practice text, the index of its group in :data:`GROUP_TEXTS` (``-1`` for
+    practices not in ``practices``)."""
+    index = {g: i for i, g in enumerate(GROUP_TEXTS)}
+    group_of = {p: index[g] for p, g in zip(prac["practice_id"], prac["group"], strict=True)}
+    return np.array([group_of.get(p, -1) for p in practice_texts], dtype=np.int64)
 
 
 def _person_codes(person_id: pd.Series) -> tuple[np.ndarray, int]:
@@ -450,15 +478,16 @@ def _person_codes(person_id: pd.Series) -> tuple[np.ndarray, int]:
     return inverse.ravel()[raw_codes].astype(np.int64), len(uniques)
 
 
-def _sexes(sex_column: pd.Series) -> np.ndarray:
+def _sexes(sex_column: pd.Series) -> pd.Categorical:
     """``M``/``F`` per row (refused otherwise)."""
-    sex = _text(sex_column, upper=True)
-    bad = ~np.isin(sex, ("M", "F"))
+    codes, texts = _text_codes(sex_column, upper=True)
+    bad_text = ~np.isin(texts, ("M", "F"))
+    bad = bad_text[codes]
     if bad.any():
         raise DataValidationError(source="panel", table="person_years", violations=[
             Violation(column="sex", rule="must be M or F", n_rows=int(bad.sum()),
-                      values=tuple(str(v) for v in pd.unique(sex[bad])[:5]))])
-    return sex
+                      values=tuple(str(v) for v in texts[pd.unique(codes[bad])][:5]))])
+    return _categorical(codes, texts)
 
 
 def _person_strata(frame: pd.DataFrame, n_persons: int) -> np.ndarray:
@@ -470,10 +499,17 @@ def _person_strata(frame: pd.DataFrame, n_persons: int) -> np.ndarray:
     return has_kbz.astype(np.int64) + 2 * has_ctl.astype(np.int64)
 
 
-def _age_bands(sub: pd.DataFrame, year: np.ndarray, source: str, table: str) -> np.ndarray:
-    out = (_text(sub["age_band"]) if "age_band" in sub.columns
-           else np.full(len(sub), "", dtype=object))
-    missing = out == ""
+def _age_bands(sub: pd.DataFrame, year: np.ndarray, source: str, table: str
+               ) -> pd.Categorical:
+    bands = np.asarray(tables.AGE_BANDS, dtype=object)
+    if "age_band" in sub.columns:
+        codes, texts = _text_codes(sub["age_band"])
+        known = {b: i for i, b in enumerate(bands)}
+        band_of = np.array([known.get(t, -1 if t else -2) for t in texts], dtype=np.int64)
+        index = band_of[codes]  # -2: empty, -1: not a band
+    else:
+        index = np.full(len(sub), -2, dtype=np.int64)
+    missing = index == -2
     if missing.any():
         if "birth_year" not in sub.columns:
             raise DataValidationError(source=source, table=table, violations=[
@@ -481,15 +517,16 @@ def _age_bands(sub: pd.DataFrame, year: np.ndarray, source: str, table: str) -> 
                           n_rows=int(missing.sum()))])
         birth = _as_number(sub["birth_year"].iloc[np.flatnonzero(missing)], "birth_year",
                            source, table)
-        out[missing] = tables.age_band(np.clip(year[missing] - birth, 0, None))
-    bad = ~np.isin(out.astype(str), tables.AGE_BANDS)
+        age = np.clip(year[missing] - birth, 0, None).astype(int)
+        index[missing] = np.clip(age // 5, 0, len(bands) - 1)
+    bad = index < 0
     if bad.any():
         raise DataValidationError(source=source, table=table, violations=[
             Violation(column="age_band", rule="one of the five-year bands "
-                      f"{tables.AGE_BANDS[0]} ... {tables.AGE_BANDS[-1]}",
+                      f"{bands[0]} ... {bands[-1]}",
                       n_rows=int(bad.sum()),
-                      values=tuple(str(v) for v in out[bad][:5]))])
-    return out.astype(str)
+                      values=tuple(str(v) for v in texts[codes[bad]][:5]))])
+    return _categorical(index, bands)
 
 
 # --------------------------------------------------------------------------- aggregation

@@ -782,7 +782,7 @@ _INTERVAL_WORDS = {"bca": "BCa (bias-corrected and accelerated)", "percentile": 
 
 
 def _method(inf: _Inference, cells: _Cells, *, outcome: str, population: str,
-            n_boot: int, interval: str, seed: int | None) -> str:
+            interval: str, seed: int | None) -> str:
     """Estimands, the placebo logic and the inference, in words."""
     d = cells.design
     level = f"{100 * (1 - inf.alpha):g}%"
@@ -809,16 +809,14 @@ def _method(inf: _Inference, cells: _Cells, *, outcome: str, population: str,
         "new-patient rows: Gamma GLM, log link, KBZ + age group (<35, 35–49, 50–64, 65+) "
         "+ sex (with the placebo year: + follow period + KBZ × follow period), "
         "standardised EUR difference by the delta method; ")
-    person = (f"{level} {_INTERVAL_WORDS[interval]} intervals from a person-level "
-              f"bootstrap stratified by group ({n_boot} replicates, seed {seed}, all years "
-              f"of a person kept together) — {PERSONS_ONLY}")
+    person = f"{level} {inf.boot.describe(_INTERVAL_WORDS[interval])} — {PERSONS_ONLY}"
     if inf.level == "practice":
         text += ("CR2 cluster sandwich by practice with Bell–McCaffrey t. "
                  f"{inf.practice.describe()[:-1]}; seed {seed}. "
                  f"difference_in_change_persons_only gives the {person}.")
     else:
         text += f"HC1 robust SEs — {PERSONS_ONLY}. {person}."
-    text += (" Per-practice changes (table by_practice) carry the person-bootstrap "
+    text += (" Per-practice changes (table by_practice) carry the person-level "
              "interval of that practice's own persons: a description of the practice, "
              "not a test. Holm-adjusted p-values (p_adjusted) over the secondary rows.")
     if cells.expected_desc is not None:
@@ -1007,7 +1005,7 @@ def _assemble(inf: _Inference, cells: _Cells, cp: cc.ClaimsPanel, notes: list[st
     return GgzChangeResult(
         estimates=estimates,
         tables=tables,
-        method=_method(inf, cells, outcome=outcome, population=population, n_boot=n_boot,
+        method=_method(inf, cells, outcome=outcome, population=population,
                        interval=interval, seed=seed),
         settings={"base_year": d.base, "follow_year": d.follow,
                   "placebo_years": None if d.placebo is None else list(d.placebo),
@@ -1015,6 +1013,7 @@ def _assemble(inf: _Inference, cells: _Cells, cp: cc.ClaimsPanel, notes: list[st
                   "reference": reference if isinstance(reference, str) else "table",
                   "inference": inf.level, "practice_method": inf.practice.method,
                   "n_boot": n_boot, "interval": interval, "seed": seed,
+                  "person_interval_method": inf.boot.method,
                   "alpha": inf.alpha, "n_practices_kbz": inf.practice.n_kbz,
                   "n_practices_control": inf.practice.n_control,
                   "practice_randomisation_exact": inf.practice.exact,

@@ -372,16 +372,13 @@ def _messages(cells: _Cells, level: _Level, by_group_year: pd.DataFrame) -> list
 
 
 def _method(level: _Level, *, outcome: str, population: str, year: int, base_year: int,
-            financing: float, assumed: bool, n_boot: int, interval: str, seed: int | None,
-            ref_desc: str | None) -> str:
+            financing: float, assumed: bool, boot: cc.SumsBootstrap, interval: str,
+            seed: int | None, ref_desc: str | None) -> str:
     """Estimand, totals, the financing assumption and the inference, in words."""
     assumption = (f"assumes extra financing of EUR {financing:,.0f} (assumption) — the "
                   "seeds do not state the amount" if assumed else
                   f"extra financing of EUR {financing:,.0f} (given)")
-    person_words = (
-        f"{_INTERVAL_WORDS[interval]} intervals from a person-level bootstrap stratified "
-        f"by group ({n_boot} replicates, seed {seed}, all years of a person kept "
-        f"together) — {PERSONS_ONLY}")
+    person_words = f"{boot.describe(_INTERVAL_WORDS[interval])} — {PERSONS_ONLY}"
     text = (
         f"Cost per insured year of {outcome} ({cc.describe_population(population)}); "
         f"group of a person-year = its practice's group (KBZ or control practices). "
@@ -591,7 +588,7 @@ def savings(
         estimates=tidy_frame(rows), tables=tables,
         method=_method(level, outcome=outcome, population=population, year=year,
                        base_year=base_year, financing=financing, assumed=assumed,
-                       n_boot=n_boot, interval=interval, seed=seed,
+                       boot=boot, interval=interval, seed=seed,
                        ref_desc=cells.ref_desc),
         settings={"year": year, "base_year": base_year, "population": population,
                   "outcome": outcome, "years": list(yrs),
@@ -603,6 +600,7 @@ def savings(
                   "n_practices_kbz": int(is_kbz.sum()),
                   "n_practices_control": int((~is_kbz).sum()),
                   "n_boot": n_boot, "interval": interval, "seed": seed, "alpha": alpha,
+                  "person_interval_method": boot.method,
                   "practice_randomisation_exact": bool(practice and practice.exact),
                   "practice_randomisation_assignments":
                       practice.n_assignments if practice else 0,

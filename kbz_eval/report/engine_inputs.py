@@ -87,16 +87,59 @@ class EngineInputs:
         from kbz_eval.engine import build_panel
 
         assert self.scratch is not None
-        progress.step("building the claims panel on the engine")
+        step = progress.step("building the claims panel on the engine")
         out = self.scratch / "person_years.parquet"
         result = build_panel(self.checked["claim_lines"].relation,
                              self.checked["insured_periods"].relation,
                              backend=self.cfg.engine.backend, con=self.con, output=out,
                              return_report=True)
-        panel = pd.read_parquet(result.panel)
-        panel = panel.sort_values(["person_id", "year"], kind="stable").reset_index(drop=True)
+        step.rows(result.report.lines_in)  # claim lines made into the panel
+        panel = read_panel(result.panel)
         panel.attrs["kbz_panel"] = result.report.as_dict()
         return panel
+
+
+#: The panel columns the report's analyses read; the other care types stay in the file.
+REPORT_PANEL_COLUMNS = ("person_id", "year", "practice_id", "insured_days", "sex",
+                        "birth_year", "age_band", "minima", "poli_dbc_count",
+                        "poli_dbc_cost", "ggz_count", "ggz_cost", "total_cost")
+#: Columns with a few distinct values, read as categoricals.
+_CATEGORICAL = ("practice_id", "sex", "age_band")
+#: Whole-number columns whose values fit 32 bits (years, days, counts per person-year).
+_INT32 = ("year", "insured_days", "birth_year", "poli_dbc_count", "ggz_count")
+
+
+def read_panel(path: Path | str, columns: tuple[str, ...] = REPORT_PANEL_COLUMNS
+               ) -> pd.DataFrame:
+    """Read the panel file compactly: only ``columns`` (those present), categoricals for
+    practice, sex and age band, 32-bit whole numbers; sorted by ``person_id, year`` (the
+    sort is skipped when the file already is, as the engine writes it).
+
+    At 20 M person-years this holds about 1.5 GB instead of the 4 GB of every column
+    with default types.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    source = ds.dataset(path, format="parquet")  # one file, or a folder of parts (Spark)
+    names = source.schema.names
+    table = source.to_table(columns=[c for c in columns if c in names])
+    for name in table.column_names:
+        i = table.column_names.index(name)
+        col = table.column(i)
+        if name in _CATEGORICAL and pa.types.is_string(col.type):
+            table = table.set_column(i, name, col.dictionary_encode())
+        elif name in _INT32 and pa.types.is_integer(col.type):
+            table = table.set_column(i, name, col.cast(pa.int32()))
+    if table.num_rows > 1:
+        pid, year = table.column("person_id"), table.column("year")
+        a, b = pid.slice(0, len(pid) - 1), pid.slice(1)
+        ya, yb = year.slice(0, len(year) - 1), year.slice(1)
+        in_order = pc.or_(pc.less(a, b), pc.and_(pc.equal(a, b), pc.less(ya, yb)))
+        if not pc.all(in_order).as_py():
+            table = table.sort_by([("person_id", "ascending"), ("year", "ascending")])
+    return table.to_pandas()
 
 
 def engine_quality_rows(table: str, path: Path, checked: Any) -> list[dict[str, Any]]:

@@ -117,12 +117,13 @@ def _read_inputs(cfg: ReportConfig, progress: Progress, engine: EngineInputs | N
     # practices first, so other tables can be checked against it
     order = sorted(cfg.inputs, key=lambda t: (t != "practices", t))
     for table in order:
-        progress.step(f"reading {table}")
+        step = progress.step(f"reading {table}")
         path = cfg.inputs[table]
         refs = {"practices": tables["practices"]} if "practices" in tables else None
         try:
             if engine is not None and table in ENGINE_TABLES:
                 rows += engine.check(table, refs)
+                step.rows(engine.checked[table].rows_read)
                 continue
             result = read_table(path, table, mapping=cfg.mappings.get(table),
                                 references=refs, on_error=cfg.on_error)

@@ -17,6 +17,11 @@ from scipy import special
 
 #: Largest number of matrix elements a bootstrap block may hold (memory bound).
 _BLOCK_ELEMENTS = 4_000_000
+#: Above this many resampled units, :class:`SumsBootstrap` uses the stratified
+#: jackknife variance instead of bootstrap replicates (see its Notes).
+JACKKNIFE_ABOVE = 200_000
+#: Rows of leave-one-out sums evaluated at a time (memory bound of the jackknife).
+_JACKKNIFE_BLOCK = 100_000
 
 
 def stratified_bootstrap_sums(matrix: np.ndarray, strata: np.ndarray, *, n_boot: int,
@@ -153,24 +158,63 @@ class SumsBootstrap:
         ``"bca"``: bias-corrected and accelerated intervals, acceleration from the
         leave-one-person-out jackknife (computed as total − one person's sums, so no
         refitting); ``"percentile"``: percentile intervals.
+    jackknife_above
+        Number of units above which the jackknife variance replaces the bootstrap (see
+        Notes); default :data:`JACKKNIFE_ABOVE`.
+
+    Notes
+    -----
+    Resampling costs ``n_boot × units × columns``: minutes for the millions of persons of
+    an insurer's extract. Above ``jackknife_above`` units, intervals are therefore
+    normal-approximation intervals ``θ̂ ± z·SE`` with the stratified delete-one
+    jackknife variance ``Σ_s (n_s − 1)/n_s Σ_{i∈s} (θ₍ᵢ₎ − θ̄₍s₎)²`` (computed as
+    total − one unit's sums, so nothing is refitted), and p-values the matching Wald
+    test. For smooth functions of sums the jackknife and bootstrap variances estimate
+    the same delta-method variance; with hundreds of thousands of units the sampling
+    distribution is normal to the precision that matters and skewness corrections (BCa)
+    vanish. :attr:`method` says which was used.
     """
 
     def __init__(self, statistic: Any, matrix: np.ndarray, strata: np.ndarray, *,
-                 n_boot: int, seed: int | None, interval: str) -> None:
+                 n_boot: int, seed: int | None, interval: str,
+                 jackknife_above: int = JACKKNIFE_ABOVE) -> None:
         total = matrix.sum(axis=0, keepdims=True)
+        self.n_units = int(matrix.shape[0])
+        self.method = "jackknife" if self.n_units > jackknife_above else "bootstrap"
+        self.replicates: dict[str, np.ndarray] | None = None
         with np.errstate(divide="ignore", invalid="ignore"):
             self.estimate = statistic(total)
-            self.replicates = statistic(stratified_bootstrap_sums(
-                matrix, strata, n_boot=n_boot, seed=seed))
-            self.jackknife = statistic(total - matrix) if interval == "bca" else None
+            if self.method == "bootstrap":
+                self.replicates = statistic(stratified_bootstrap_sums(
+                    matrix, strata, n_boot=n_boot, seed=seed))
+            wanted = interval == "bca" or self.method == "jackknife"
+            self.jackknife = _leave_one_out(statistic, total, matrix) if wanted else None
         self.strata = strata
         self.interval = interval
+        self.n_boot = n_boot
+        self.seed = seed
+
+    def describe(self, interval_words: str, unit: str = "person") -> str:
+        """The person-level interval method in words (bootstrap or jackknife)."""
+        if self.method == "jackknife":
+            return (f"normal-approximation intervals from the {unit}-level stratified "
+                    f"jackknife variance ({self.n_units:,} {unit}s, all years of a {unit} "
+                    f"left out together; used instead of the bootstrap above "
+                    f"{JACKKNIFE_ABOVE:,} {unit}s, where both estimate the same variance)")
+        return (f"{interval_words} intervals from a {unit}-level bootstrap stratified by "
+                f"group ({self.n_boot} replicates, seed {self.seed}, all years of a {unit} "
+                "kept together)")
 
     def infer(self, term: str, index: tuple[int, ...] = (), *, alpha: float,
               null: float = 0.0) -> dict[str, float]:
-        """``estimate`` and its bootstrap inference for ``term`` (at ``index``)."""
+        """``estimate`` and its inference for ``term`` (at ``index``)."""
         sel = (slice(None), *index)
         value = float(self.estimate[term][sel][0])
+        if self.replicates is None:
+            assert self.jackknife is not None
+            return {"estimate": value,
+                    **jackknife_inference(value, self.jackknife[term][sel], self.strata,
+                                          alpha=alpha, null=null)}
         acc = None
         if self.jackknife is not None:
             acc = jackknife_acceleration(self.jackknife[term][sel], self.strata)
@@ -179,5 +223,40 @@ class SumsBootstrap:
                                       null=null, acceleration=acc)}
 
 
-__all__ = ["SumsBootstrap", "bootstrap_inference", "jackknife_acceleration",
-           "stratified_bootstrap_sums"]
+def _leave_one_out(statistic: Any, total: np.ndarray, matrix: np.ndarray
+                   ) -> dict[str, np.ndarray]:
+    """The statistic with each unit's sums left out, in blocks of rows (memory bound)."""
+    parts = [statistic(total - matrix[start:start + _JACKKNIFE_BLOCK])
+             for start in range(0, matrix.shape[0], _JACKKNIFE_BLOCK)]
+    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+
+
+def jackknife_inference(estimate: float, jackknife: np.ndarray, strata: np.ndarray, *,
+                        alpha: float, null: float = 0.0) -> dict[str, float]:
+    """Stratified delete-one jackknife standard error, normal interval and Wald p-value.
+
+    ``SE² = Σ_s (n_s − 1)/n_s Σ_{i∈s} (θ₍ᵢ₎ − θ̄₍s₎)²``; units whose leave-one-out value
+    is not finite are left out.
+    """
+    jack = np.asarray(jackknife, dtype=float)
+    ok = np.isfinite(jack)
+    nan = {"std_error": np.nan, "ci_lower": np.nan, "ci_upper": np.nan, "p_value": np.nan}
+    if ok.sum() < 2 or not np.isfinite(estimate):
+        return nan
+    codes = np.asarray(strata)[ok]
+    values = jack[ok]
+    n_s = np.bincount(codes)
+    mean_s = np.bincount(codes, weights=values) / np.maximum(n_s, 1)
+    ss = np.bincount(codes, weights=(values - mean_s[codes]) ** 2)
+    keep = n_s > 0
+    se = float(np.sqrt(np.sum((n_s[keep] - 1) / n_s[keep] * ss[keep])))
+    if not se > 0:
+        return {**nan, "std_error": se}
+    z = special.ndtri(1 - alpha / 2)
+    p = float(2 * special.ndtr(-abs(estimate - null) / se))
+    return {"std_error": se, "ci_lower": estimate - z * se, "ci_upper": estimate + z * se,
+            "p_value": p}
+
+
+__all__ = ["JACKKNIFE_ABOVE", "SumsBootstrap", "bootstrap_inference",
+           "jackknife_acceleration", "jackknife_inference", "stratified_bootstrap_sums"]
