@@ -44,6 +44,11 @@ _LAZY = {
     "workforce_change": "kbz_eval.estimators.workforce",
     "indicator_spread": "kbz_eval.estimators.indicators",
     "referrals_avoided": "kbz_eval.estimators.indicators",
+    "funnel": "kbz_eval.estimators.funnel",
+    "xmr": "kbz_eval.estimators.practice_trends",
+    "practice_trends": "kbz_eval.estimators.practice_trends",
+    "practice_ranking": "kbz_eval.estimators.ranking",
+    "expected_by_regression": "kbz_eval.estimators.case_mix",
 }
 
 # names that are whole modules (``kbz.tables``, ``kbz.open_data``), not functions

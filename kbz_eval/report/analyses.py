@@ -212,6 +212,21 @@ def _referrals(t: Tables, cfg: ReportConfig) -> Result:
     return referrals_avoided(t["consults"])
 
 
+def _funnel(t: Tables, cfg: ReportConfig) -> Result:
+    from kbz_eval.estimators.funnel import funnel
+
+    return funnel(t["person_years"], t["practices"], kind="ratio",
+                  outcome="poli_dbc_count")
+
+
+def _ranking(t: Tables, cfg: ReportConfig) -> Result:
+    from kbz_eval.estimators.ranking import practice_ranking
+
+    return practice_ranking(t["person_years"], t["practices"],
+                            outcome="poli_dbc_cost",
+                            seed=int(_opt(cfg, "seed", 20140101)))
+
+
 def _t(en: str, nl: str) -> dict[str, str]:
     return {"en": en, "nl": nl}
 
@@ -253,6 +268,17 @@ ANALYSES: tuple[Analysis, ...] = (
                                        "Werkelijke tegenover verwachte kosten (leeftijd en "
                                        "geslacht)"),
              ("person_years", "practices"), _risk, _risk_primary),
+    Analysis("practice_funnel", 3, _t("Practices compared: funnel plot of observed "
+                                       "against expected outpatient DBCs (age and sex)",
+                                       "Praktijken vergeleken: trechterdiagram van "
+                                       "werkelijke tegenover verwachte poliklinische DBC's "
+                                       "(leeftijd en geslacht)"),
+             ("person_years", "practices"), _funnel),
+    Analysis("practice_ranking", 3, _t("Practices compared: ranking with intervals and "
+                                        "shrunken estimates (outpatient DBC cost)",
+                                        "Praktijken vergeleken: rangorde met intervallen en "
+                                        "gekrompen schattingen (poliklinische kosten)"),
+             ("person_years", "practices"), _ranking),
     Analysis("indicator_spread", 3, _t("Prescribing efficiency (IVM) across KBZ practices",
                                         "Doelmatig voorschrijven (IVM) tussen KBZ-praktijken"),
              ("practice_indicators", "practices"), _ivm),

@@ -129,6 +129,49 @@ DECLARATIONS: dict[str, dict[str, Cells]] = {
                         margins=("specialism",)),
         "plot_data": Cells(counts=("n",), keys=("specialism",), margins=("specialism",)),
     },
+    # practices compared (issue 13). Every per-practice table links to the others by
+    # (group, practice) and adds up along practices within a group, so a suppressed
+    # practice cannot be recovered from a group total minus the other practices.
+    "FunnelResult": {
+        "tidy": Cells(counts=("n",), keys=("group", "unit")),
+        "units": Cells(counts=("n_persons",), keys=("group", "unit"), margins=("unit",)),
+        "limits": Cells(),  # the funnel curves: functions of size, target and dispersion
+        "dispersion": Cells(),  # one model-wide row over all units
+        "plot_data": Cells(keys=("group", "unit")),  # points follow `units`
+    },
+    "RankingResult": {
+        "tidy": Cells(counts=("n",), keys=("group", "practice")),
+        "practices": Cells(counts=("n_persons",), keys=("group", "practice"),
+                           margins=("practice",)),
+        "heterogeneity": Cells(),
+        "plot_data": Cells(counts=("n_persons",), keys=("group", "practice"),
+                           margins=("practice",)),
+    },
+    # limits rest on the baseline years (`limits_n_persons`, the fewest persons of those
+    # years); peers' means carry the practice's group so a suppressed practice-year
+    # suppresses its own peers row too (leave-one-out means would otherwise give it away)
+    "PracticeTrendsResult": {
+        "tidy": Cells(counts=("n",), keys=("group", "practice", "indicator")),
+        "series": Cells(counts=("n_persons", "limits_n_persons"),
+                        keys=("group", "practice", "indicator", "year"),
+                        margins=("practice",)),
+        "peers": Cells(counts=("n_persons",),
+                       keys=("group", "practice", "indicator", "year")),
+        "signals": Cells(counts=("n_persons",),
+                         keys=("group", "practice", "indicator", "year")),
+        "limits": Cells(counts=("n_persons",), keys=("group", "practice", "indicator")),
+        "plot_data": Cells(counts=("n_persons", "limits_n_persons"),
+                           keys=("group", "practice", "indicator", "series", "year")),
+    },
+    "CaseMixResult": {
+        "tidy": Cells(counts=("n",), keys=("group", "practice", "year")),
+        "observed_expected": Cells(counts=("n_persons",), keys=("group", "practice", "year"),
+                                   margins=("practice",)),
+        "model": Cells(counts=("n_persons",), keys=("term",)),
+        "fit": Cells(counts=("n_persons",), keys=("model",)),
+        "plot_data": Cells(counts=("n_persons",), keys=("group", "practice", "year"),
+                           margins=("practice",)),
+    },
     # open data: aggregates that Vektis and RIVM publish themselves (no person cells)
     "AreaComparison": {name: _PUBLIC for name in
                        ("tidy", "series", "donors", "rollout", "plot_data")},
