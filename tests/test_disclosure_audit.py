@@ -433,3 +433,75 @@ def test_a_small_practice_is_hidden_with_a_partner_in_every_claims_channel(claim
     for col in ("cost_per_insured_year_2016", "change"):
         value = float(own[col])
         assert not np.isclose(numbers, value, rtol=0, atol=5e-10 * max(1, abs(value))).any(), col
+
+
+# ------------------------------------------------------------------ practices compared
+TINY_PRACTICE_PERSONS = 6
+
+
+@pytest.fixture(scope="module")
+def tiny_practice_audit(tmp_path_factory):
+    """A control practice of 6 persons (all years), split off an existing one, run
+    through the whole report: the funnel and the ranking publish one row per
+    practice, with its own observed and expected values."""
+    base = tmp_path_factory.mktemp("tiny_practice_audit")
+    sample = base / "sample"
+    write_sample(sample)
+    practices = _read(sample / "practices.csv")
+    periods = _read(sample / "insured_periods.csv")
+    donor = practices.loc[practices["group"] == "control", "practice_id"].iloc[0]
+    tiny = "OV99"
+    persons = sorted(set(periods.loc[periods["practice_id"] == donor, "person_id"]))
+    moved = periods["person_id"].isin(persons[:TINY_PRACTICE_PERSONS])
+    periods.loc[moved, "practice_id"] = tiny
+    practices = pd.concat([practices, practices[practices["practice_id"] == donor].assign(
+        practice_id=tiny)], ignore_index=True)
+    _write(practices, sample / "practices.csv")
+    _write(periods, sample / "insured_periods.csv")
+    text = "\n".join([
+        "[report]", 'title = "Disclosure audit (practices)"', 'language = "en"',
+        f"suppression_threshold = {THRESHOLD}", "[inputs]",
+        f'practices = "{(sample / "practices.csv").as_posix()}"',
+        f'insured_periods = "{(sample / "insured_periods.csv").as_posix()}"',
+        f'claim_lines = "{(sample / "claim_lines.parquet").as_posix()}"',
+        "[analysis]", "bootstrap_replicates = 99", "seed = 7"]) + "\n"
+    (base / "practices.toml").write_text(text, encoding="utf-8")
+    report = run_report(base / "practices.toml", base / "report", progress=False)
+    return tiny, practices, report
+
+
+@pytest.mark.slow
+def test_a_tiny_practice_is_hidden_with_a_partner_in_the_funnel_and_ranking(
+        tiny_practice_audit):
+    """The tiny practice's row is suppressed in every table and figure of the funnel and
+    the ranking, together with at least one other practice of its group (so the group
+    total minus the shown practices gives only their sum), and its own O/E and expected
+    values appear in no file of the report."""
+    tiny, practices, report = tiny_practice_audit
+    t = _tables(report)
+    for path, key, count in [("tables/practice_funnel__units.csv", "unit", "n_persons"),
+                             ("tables/practice_ranking__practices.csv", "practice",
+                              "n_persons"),
+                             ("figures/practice_ranking.csv", "practice", "n_persons")]:
+        frame = t[path]
+        row = _cell(frame, **{key: tiny})
+        assert row[count] in LABELS, path
+        same = frame[frame["group"] == "control"]
+        assert same[count].isin(LABELS).sum() >= 2, path
+    plot = t["figures/practice_funnel.csv"]
+    assert tiny not in set(plot["unit"])  # left out of the figure and its data
+    assert set(plot["unit"]) > {""}  # the other practices are drawn
+    # the true values of the tiny practice, from the microdata
+    import kbz_eval as kbz
+
+    panel = kbz.build_panel(pd.read_parquet(report.parent / "sample" / "claim_lines.parquet"),
+                            kbz.read(report.parent / "sample" / "insured_periods.csv",
+                                     table="insured_periods"))
+    truth = kbz.funnel(panel, practices).tables["units"].set_index("unit").loc[tiny]
+    assert 0 < int(truth["n_persons"]) < THRESHOLD
+    numbers = _numbers(report)
+    # (the observed count is a small whole number that other cells show by chance; its
+    # row is checked above)
+    for col in ("expected", "value"):
+        value = float(truth[col])
+        assert not np.isclose(numbers, value, rtol=0, atol=5e-10 * max(1, abs(value))).any(), col

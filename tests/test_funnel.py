@@ -321,19 +321,19 @@ def test_plot_draws_exactly_the_plot_data():
         lines = {ln.get_gid(): ln for ln in ax.get_lines()}
         for series, sub in data.groupby("series"):
             drawn = lines[series].get_xydata()
-            assert drawn == pytest.approx(sub[["x", "y"]].to_numpy(), rel=EXACT)
+            assert drawn == pytest.approx(sub[["size", "value"]].to_numpy(), rel=EXACT)
         assert lines["kbz"].get_color() != lines["control"].get_color()
         assert lines["kbz"].get_marker() != lines["control"].get_marker()
         assert np.allclose(lines["target"].get_ydata(), 1.0)
         flagged = data[data["outlier"]]
         assert lines["outliers"].get_xydata() == pytest.approx(
-            flagged[["x", "y"]].to_numpy(), rel=EXACT)
+            flagged[["size", "value"]].to_numpy(), rel=EXACT)
         texts = sorted(t.get_text() for t in ax.texts)
         assert texts == sorted(data.loc[data["label"] != "", "label"])
         assert texts and "P00" in texts
         units = r.tables["units"]
         points = data[data["series"].isin(["kbz", "control"])]
-        assert sorted(points["y"]) == pytest.approx(sorted(units["value"]))
+        assert sorted(points["value"]) == pytest.approx(sorted(units["value"]))
     finally:
         plt.close(fig)
 

@@ -77,26 +77,32 @@ class FunnelResult(Result):
         group of a unit's point (``"kbz"``, ``"control"``, another group, or
         ``"units"`` when no group is known), ``"target"`` (the horizontal target line)
         or a limit curve ``lower_95``, ``upper_95``, ``lower_998``, ``upper_998`` (the
-        limits in use). ``x`` is the size, ``y`` the indicator. ``label`` is the text
+        limits in use). ``size`` is the unit's size (expected count, exposure or persons), ``value`` the
+        indicator; units whose cells are suppressed are left out. ``label`` is the text
         written next to a point (empty when none).
         """
         units = self.tables["units"]
         limits = self.tables["limits"]
+        # a unit whose cells are suppressed (text instead of numbers) is not drawn
+        size = pd.to_numeric(units["size"], errors="coerce")
+        value = pd.to_numeric(units["value"], errors="coerce")
+        units = units[size.notna() & value.notna()]
         points = pd.DataFrame({
             "series": units["group"].where(units["group"] != "", "units").astype(str),
-            "x": units["size"].to_numpy(dtype=float),
-            "y": units["value"].to_numpy(dtype=float),
+            "size": size[units.index].to_numpy(dtype=float),
+            "value": value[units.index].to_numpy(dtype=float),
             "unit": units["unit"].astype(str), "group": units["group"].astype(str),
             "outlier": units["outlier"].to_numpy(dtype=bool),
             "side": units["side"].astype(str), "label": units["label"].astype(str)})
         order = {s: i for i, s in enumerate(_point_series(points["series"]))}
         points = points.assign(_o=points["series"].map(order)).sort_values(
-            ["_o", "x", "unit"], kind="stable").drop(columns="_o")
+            ["_o", "size", "unit"], kind="stable").drop(columns="_o")
         curves = []
         grid = limits["size"].to_numpy(dtype=float)
         for series in ("target", "lower_998", "lower_95", "upper_95", "upper_998"):
             curves.append(pd.DataFrame({
-                "series": series, "x": grid, "y": limits[series].to_numpy(dtype=float),
+                "series": series, "size": grid,
+                "value": limits[series].to_numpy(dtype=float),
                 "unit": "", "group": "", "outlier": False, "side": "", "label": ""}))
         return pd.concat([points, *curves], ignore_index=True)
 

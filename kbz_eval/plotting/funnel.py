@@ -59,23 +59,23 @@ def plot_funnel(result: Any, ax: Any = None) -> Any:
     points = [s for s in dict.fromkeys(data["series"]) if s not in _CURVES]
     for series in curves:
         sub = data[data["series"] == series]
-        ax.plot(sub["x"].to_numpy(dtype=float), sub["y"].to_numpy(dtype=float),
+        ax.plot(sub["size"].to_numpy(dtype=float), sub["value"].to_numpy(dtype=float),
                 gid=series, zorder=1, **_CURVES[series])
     for i, series in enumerate(points):
         sub = data[data["series"] == series]
         style = dict(_POINTS.get(series, {"color": f"C{i + 2}",
                                           "marker": _OTHER_MARKERS[i % len(_OTHER_MARKERS)],
                                           "label": str(series)}))
-        ax.plot(sub["x"].to_numpy(dtype=float), sub["y"].to_numpy(dtype=float),
+        ax.plot(sub["size"].to_numpy(dtype=float), sub["value"].to_numpy(dtype=float),
                 linestyle="none", markersize=6, gid=series, zorder=3, **style)
     flagged = data[data["outlier"] & ~data["series"].isin(list(_CURVES))]
     if len(flagged):
-        ax.plot(flagged["x"].to_numpy(dtype=float), flagged["y"].to_numpy(dtype=float),
+        ax.plot(flagged["size"].to_numpy(dtype=float), flagged["value"].to_numpy(dtype=float),
                 linestyle="none", marker="o", markersize=12, markerfacecolor="none",
                 markeredgecolor="black", gid="outliers", zorder=4,
                 label=f"outside {result.settings['outlier_limit']:g}% limits")
     for row in data[data["label"] != ""].itertuples(index=False):
-        ax.annotate(row.label, (row.x, row.y), xytext=(5, 5), textcoords="offset points",
+        ax.annotate(row.label, (row.size, row.value), xytext=(5, 5), textcoords="offset points",
                     fontsize=8, gid="label")
     s = result.settings
     kind = s["kind"]

@@ -137,7 +137,8 @@ DECLARATIONS: dict[str, dict[str, Cells]] = {
         "units": Cells(counts=("n_persons",), keys=("group", "unit"), margins=("unit",)),
         "limits": Cells(),  # the funnel curves: functions of size, target and dispersion
         "dispersion": Cells(),  # one model-wide row over all units
-        "plot_data": Cells(keys=("group", "unit")),  # points follow `units`
+        # points follow `units`; a suppressed unit is left out of the figure and its data
+        "plot_data": Cells(keys=("group", "unit"), drop_suppressed=True),
     },
     "RankingResult": {
         "tidy": Cells(counts=("n",), keys=("group", "practice")),
