@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "kbz_eval needs Python >= 3.11; set PYTHON=python3.11")'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[spark,test,notebook]"
+	$(PY) -m pip install --quiet -e ".[spark,test,notebook,bench]"
 	@touch $(STAMP)
 
 install: $(STAMP) ## build .venv with the package and every extra (fast when nothing changed)

@@ -1,4 +1,4 @@
-"""Benchmark of the claims engine: claim lines -> person-year panel at 10 M and 100 M lines.
+"""Benchmark of the claims engine: claim lines -> person-year panel at 10 M, 30 M and 100 M lines.
 
 Contenders, each run in its own subprocess so its peak memory (RSS) is its own:
 
@@ -7,13 +7,17 @@ Contenders, each run in its own subprocess so its peak memory (RSS) is its own:
 * ``hand_sql`` — a hand-written DuckDB SQL script doing the same work (the floor): the
   same rules, the same report figures, the same output file;
 * ``pandas`` — the straightforward pandas implementation
-  (``kbz_eval.engine.reference.reference_panel``) on DataFrames read from the same files.
+  (``kbz_eval.engine.reference.reference_panel``) on DataFrames read from the same files;
+* ``polars`` — the hand_sql rules written with Polars' lazy API (``scan_parquet`` on the
+  same folders, the streaming engine, ``sink_parquet``), with ``POLARS_MAX_THREADS`` set
+  to ``--threads``. Polars has no memory limit: ``--memory-limit`` does not apply to it.
 
 Input data come from ``kbz_eval.engine.scale.write_claim_lines`` and are cached under
-``bench/out/`` (git-ignored). Every contender's output is summarised (rows, sums) so the
-table shows they computed the same panel. Run ``make bench`` or::
+``bench/out/`` (git-ignored). Every contender's output is summarised (rows, sums), and up
+to 30 M lines compared row by row with the hand_sql panel of the same run (column names,
+types and order too). Run ``make bench`` or::
 
-    python bench/engine.py --sizes 10M,100M
+    python bench/engine.py --sizes 10M,30M,100M --contenders hand_sql,build_panel,polars
 
 This is a benchmark, not a test: it prints figures (see ``bench/RESULTS.md``).
 """
@@ -32,11 +36,24 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
-CONTENDERS = ("hand_sql", "build_panel", "pandas")
+CONTENDERS = ("hand_sql", "build_panel", "pandas", "polars")
 CARE = {
     "poli_dbc": "poli_dbc", "clinical_dbc": "clinical_dbc", "ggz_specialist": "ggz",
     "ggz_basic": "ggz_basic", "gp": "gp", "pharmacy": "pharmacy", "other": "other",
 }
+#: Panel columns after the insured-period ones (person_years contract order).
+CLAIM_COLUMNS = ["poli_dbc_count", "poli_dbc_cost", "ggz_cost", "total_cost", "ggz_count"] + [
+    f"{p}_{k}" for p in ("clinical_dbc", "ggz_basic", "gp", "pharmacy", "other")
+    for k in ("count", "cost")]
+#: Insured-period columns of the panel (counts and years as BIGINT).
+INSURED_COLUMNS = ["person_id", "year", "practice_id", "insured_days", "sex", "birth_year",
+                   "minima"]
+#: Order in which the kept line of a re-sent claim is chosen (smallest first, nulls last).
+DEDUP_ORDER = ["start_date", "cost", "end_date", "care_type", "declaration_code", "person_id"]
+#: Sizes up to which the panels are compared row by row with the floor's.
+COMPARE_UP_TO = 30_000_000
+#: Report figures every contender returns; compared with the floor's at every size.
+REPORT_FIGURES = ("duplicate_lines_removed", "excluded_claims", "orphan_claims")
 
 
 def parse_size(text: str) -> int:
@@ -99,9 +116,6 @@ def hand_sql(data: Path, out: Path) -> list[str]:
         for p in CARE.values()
     )
     total = " + ".join(f"round(coalesce(c.{p}_cost, 0), 2)" for p in CARE.values())
-    order = ["poli_dbc_count", "poli_dbc_cost", "ggz_cost", "total_cost", "ggz_count"] + [
-        f"{p}_{k}" for p in ("clinical_dbc", "ggz_basic", "gp", "pharmacy", "other")
-        for k in ("count", "cost")]
     return [
         f"""CREATE TEMP TABLE resent AS
 SELECT l.*, r.n_lines FROM {lines} l
@@ -129,7 +143,7 @@ SELECT person_id, year,
 FROM c GROUP BY person_id, year""",
         f"""COPY (
 SELECT i.person_id, i.year::BIGINT AS year, i.practice_id, i.insured_days::BIGINT AS
-  insured_days, i.sex, i.birth_year::BIGINT AS birth_year, i.minima, {', '.join(order)},
+  insured_days, i.sex, i.birth_year::BIGINT AS birth_year, i.minima, {', '.join(CLAIM_COLUMNS)},
   ggz_regime, insured_years
 FROM (
   SELECT i.*, {cols}, round({total}, 2) AS total_cost,
@@ -174,7 +188,81 @@ def run_pandas(data: Path, out: Path, memory_limit: str, threads: int) -> dict:
             "duplicate_lines_removed": rep["lines_in"] - rep["distinct_claims"]}
 
 
-RUNNERS = {"build_panel": run_build_panel, "hand_sql": run_hand_sql, "pandas": run_pandas}
+def run_polars(data: Path, out: Path, memory_limit: str, threads: int) -> dict:
+    """The hand_sql rules in Polars' lazy API, on the streaming engine.
+
+    Same steps as the SQL: the lines of re-sent claim ids are collected (a small share)
+    and reduced to the first line per claim in ``DEDUP_ORDER``; the other lines stream
+    past them (anti join) into one aggregation per person-year with a count and a cost
+    per care type, collected as ``py``; the insured periods are left-joined to ``py``,
+    sorted and sunk to Parquet; the report figures come from ``py`` and the re-sent
+    lines. ``memory_limit`` does not apply (Polars has none); the thread count comes from
+    ``POLARS_MAX_THREADS``, set by the parent to ``threads``.
+    """
+    import polars as pl
+
+    lines = pl.scan_parquet(data / "claim_lines" / "*.parquet")
+    periods = pl.scan_parquet(data / "insured_periods" / "*.parquet").with_columns(
+        pl.col("year", "insured_days", "birth_year").cast(pl.Int64))
+
+    # 1. re-sends: every line of a claim_id seen more than once; keep the first per id
+    resent_ids = (lines.select("claim_id").drop_nulls().group_by("claim_id").len()
+                  .filter(pl.col("len") > 1).drop("len"))
+    resent = lines.join(resent_ids, on="claim_id", how="semi").collect(engine="streaming")
+    kept = resent.sort(DEDUP_ORDER, nulls_last=True).unique("claim_id", keep="first")
+    claims = pl.concat([lines.join(kept.lazy().select("claim_id"), on="claim_id", how="anti"),
+                        kept.lazy()])
+
+    # 2. per person-year: a count and a cost per care type, excluded and unknown claims
+    n = len(CARE)
+    excluded, unknown = n + 1, n
+    code = pl.col("declaration_code")
+    kind = (pl.when(code.str.starts_with("16") | code.str.starts_with("17")).then(excluded)
+            .otherwise(pl.col("care_type").replace_strict(list(CARE), list(range(n)),
+                                                          default=unknown))
+            .cast(pl.UInt8))
+    k = pl.col("k")
+    py = (
+        claims.select("person_id", "cost", year=pl.col("start_date").dt.year().cast(pl.Int64),
+                      k=kind)
+        .group_by("person_id", "year")
+        .agg(*[e for i, p in enumerate(CARE.values()) for e in (
+                 (k == i).sum().alias(f"{p}_count"),
+                 pl.when(k == i).then(pl.col("cost")).sum().alias(f"{p}_cost"))],
+             n_excluded=(k == excluded).sum(), n_unknown=(k == unknown).sum())
+        .collect(engine="streaming")
+    )
+
+    # 3. every insured person-year with its claims, zeros where there are none
+    year = pl.col("year")
+    leap = (year % 4 == 0) & (year % 100 != 0) | (year % 400 == 0)
+    counts = [f"{p}_count" for p in CARE.values()]
+    costs = [f"{p}_cost" for p in CARE.values()]
+    (
+        periods.join(py.lazy(), on=["person_id", "year"], how="left")
+        .with_columns(pl.col(counts).fill_null(0).cast(pl.Int64),
+                      pl.col(costs).fill_null(0.0).round(2, mode="half_away_from_zero"))
+        .with_columns(
+            total_cost=pl.sum_horizontal(costs).round(2, mode="half_away_from_zero"),
+            ggz_regime=pl.when(year <= 2021).then(pl.lit("dbc")).otherwise(pl.lit("consult")),
+            insured_years=pl.col("insured_days") / pl.when(leap).then(366).otherwise(365))
+        .select(*INSURED_COLUMNS, *CLAIM_COLUMNS, "ggz_regime", "insured_years")
+        .sort("person_id", "year")
+        .sink_parquet(out, engine="streaming")
+    )
+
+    # 4. report figures
+    orphans = (py.lazy().join(periods, on=["person_id", "year"], how="anti")
+               .select(pl.sum_horizontal(*counts, "n_unknown").sum())
+               .collect(engine="streaming").item())
+    return {"excluded_claims": int(py["n_excluded"].sum()),
+            "duplicate_lines_removed": resent.height - resent["claim_id"].n_unique(),
+            "orphan_claims": int(orphans), "polars_threads": pl.thread_pool_size(),
+            "polars_env": {k: v for k, v in os.environ.items() if k.startswith("POLARS_")}}
+
+
+RUNNERS = {"build_panel": run_build_panel, "hand_sql": run_hand_sql, "pandas": run_pandas,
+           "polars": run_polars}
 
 
 def child(contender: str, data: Path, out: Path, memory_limit: str, threads: int) -> None:
@@ -189,6 +277,9 @@ def child(contender: str, data: Path, out: Path, memory_limit: str, threads: int
 
     import kbz_eval.engine  # noqa: F401
     import kbz_eval.engine.reference  # noqa: F401
+
+    if contender == "polars":
+        import polars  # noqa: F401
 
     started = time.perf_counter()
     extra = RUNNERS[contender](data, out, memory_limit, threads)
@@ -237,7 +328,8 @@ def run_child(contender: str, data: Path, n_lines: int, memory_limit: str, threa
     started = time.perf_counter()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                              env={**os.environ, "PYTHONWARNINGS": "ignore"})
+                              env={**os.environ, "PYTHONWARNINGS": "ignore",
+                                   "POLARS_MAX_THREADS": str(threads)})
     except subprocess.TimeoutExpired:
         return {"contender": contender, "n_lines": n_lines,
                 "error": f"timed out after {timeout} s"}
@@ -250,21 +342,30 @@ def run_child(contender: str, data: Path, n_lines: int, memory_limit: str, threa
     return {**result, "n_lines": n_lines, "process_seconds": wall}
 
 
-def same_panel(a: Path, b: Path) -> bool:
-    """Whether two panel files hold exactly the same rows (costs compared in cents)."""
+def panel_difference(a: Path, b: Path) -> str | None:
+    """How panel file ``a`` differs from ``b``; None when they are the same panel.
+
+    The same panel: the same columns (names, DuckDB types, order) and exactly the same
+    rows (costs compared in cents).
+    """
     import duckdb
 
     con = duckdb.connect(config={"memory_limit": "3GB",
                                  "temp_directory": str(OUT / "duckdb_tmp")})
-    cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{a}')").fetchall()]
+    schema_a, schema_b = (
+        [r[:2] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{f}')").fetchall()]
+        for f in (a, b))
+    if schema_a != schema_b:
+        return ("columns differ: " + ", ".join(f"{x[0]} {x[1]}" for x in schema_a) + " vs "
+                + ", ".join(f"{x[0]} {x[1]}" for x in schema_b))
     sel = ", ".join(f"round({c} * 100)::BIGINT AS {c}" if c.endswith("_cost") else c
-                    for c in cols)
+                    for c, _ in schema_a)
     diff = con.execute(
         f"SELECT count(*) FROM ((SELECT {sel} FROM read_parquet('{a}') EXCEPT ALL "
         f"SELECT {sel} FROM read_parquet('{b}')) UNION ALL (SELECT {sel} FROM "
         f"read_parquet('{b}') EXCEPT ALL SELECT {sel} FROM read_parquet('{a}')))"
     ).fetchone()[0]
-    return diff == 0
+    return f"{diff} rows in one panel but not the other" if diff else None
 
 
 def machine() -> dict:
@@ -274,15 +375,21 @@ def machine() -> dict:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
+    from importlib.metadata import PackageNotFoundError, version
+
     import duckdb
     import ibis
     import pandas as pd
 
+    try:
+        polars_version: str | None = version("polars")
+    except PackageNotFoundError:
+        polars_version = None
     return {
         "nproc": os.cpu_count(), "cpu": cpu,
         "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
         "python": platform.python_version(), "duckdb": duckdb.__version__,
-        "ibis": ibis.__version__, "pandas": pd.__version__,
+        "ibis": ibis.__version__, "pandas": pd.__version__, "polars": polars_version,
         "load_average": os.getloadavg(),
     }
 
@@ -305,15 +412,22 @@ def print_table(rows: list[dict]) -> None:
               f"{r['n_lines'] / r['seconds']:12,.0f} {r['peak_rss'] / 2**30:7.2f}GB "
               f"{ratio:>8} {r['panel_rows']:>11,} {r['sum_total_cost']:>16,.2f}  "
               f"{ {True: 'yes', False: 'NO'}.get(r.get('same_panel_as_floor'), '-') }")
+    for r in rows:
+        for key in ("panel_difference", "report_difference"):
+            if r.get(key):
+                print(f"{label(r['n_lines'])} {r['contender']}: {r[key]}")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", default="10M,100M",
-                    help="comma-separated numbers of claim lines (default 10M,100M)")
-    ap.add_argument("--contenders", default=",".join(CONTENDERS))
+    ap.add_argument("--sizes", default="10M,30M,100M",
+                    help="comma-separated numbers of claim lines such as 1M,10M,30M,100M "
+                         "(default 10M,30M,100M)")
+    ap.add_argument("--contenders", default=",".join(CONTENDERS),
+                    help="comma-separated subset of " + ",".join(CONTENDERS) + " (default all)")
     ap.add_argument("--memory-limit", default="3GB",
-                    help="DuckDB memory limit of both DuckDB contenders (default 3GB)")
+                    help="DuckDB memory limit of both DuckDB contenders (default 3GB); "
+                         "polars and pandas have none")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--seed", type=int, default=20140101)
     ap.add_argument("--timeout", type=int, default=1800, help="seconds per contender run")
@@ -326,15 +440,25 @@ def main(argv: list[str] | None = None) -> int:
         child(args.child, args.data, args.out, args.memory_limit, args.threads)
         return 0
 
+    try:
+        sizes = sorted({parse_size(s) for s in args.sizes.split(",") if s.strip()})
+    except ValueError:
+        ap.error(f"--sizes: expected numbers of lines such as 10M,30M,100M, got {args.sizes!r}")
+    if not sizes or min(sizes) < 1:
+        ap.error(f"--sizes: expected positive numbers of lines, got {args.sizes!r}")
+    contenders = list(dict.fromkeys(c.strip() for c in args.contenders.split(",") if c.strip()))
+    unknown = [c for c in contenders if c not in CONTENDERS]
+    if unknown or not contenders:
+        ap.error(f"--contenders: unknown {', '.join(unknown) or '(none given)'}; choose from "
+                 + ", ".join(CONTENDERS))
     OUT.mkdir(parents=True, exist_ok=True)
-    sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
-    contenders = [c.strip() for c in args.contenders.split(",") if c.strip()]
     info = machine()
     print("machine:", json.dumps(info))
     rows: list[dict] = []
     pandas_measured: dict | None = None
-    for n in sorted(sizes):
+    for n in sizes:
         data = ensure_data(n, seed=args.seed)
+        done: dict[str, dict] = {}
         for contender in contenders:
             if contender == "pandas":
                 need = pandas_memory_estimate(n, pandas_measured)
@@ -351,14 +475,30 @@ def main(argv: list[str] | None = None) -> int:
             result = run_child(contender, data, n, args.memory_limit, args.threads,
                                args.timeout)
             rows.append(result)
+            if "seconds" in result:
+                done[contender] = result
             if contender == "pandas" and "seconds" in result:
                 pandas_measured = result
-            if ("seconds" in result and contender != "hand_sql" and n <= 20_000_000
-                    and (OUT / f"panel_hand_sql_{label(n)}.parquet").exists()):
-                result["same_panel_as_floor"] = same_panel(
-                    OUT / f"panel_{contender}_{label(n)}.parquet",
-                    OUT / f"panel_hand_sql_{label(n)}.parquet")
             print("  ", json.dumps(result), flush=True)
+        # every panel and report of this size against the floor's of this same run
+        floor = done.get("hand_sql")
+        for contender, result in done.items():
+            if floor is None or contender == "hand_sql":
+                continue
+            report = [f"{k} {result.get(k)} vs {floor[k]}" for k in REPORT_FIGURES
+                      if result.get(k) != floor[k]]
+            result["same_report_as_floor"] = not report
+            if report:
+                result["report_difference"] = "; ".join(report)
+            said = f"same report figures: {'yes' if not report else 'NO, ' + '; '.join(report)}"
+            if n <= COMPARE_UP_TO:
+                diff = panel_difference(OUT / f"panel_{contender}_{label(n)}.parquet",
+                                        OUT / f"panel_hand_sql_{label(n)}.parquet")
+                result["same_panel_as_floor"] = diff is None
+                if diff:
+                    result["panel_difference"] = diff
+                said = f"same panel: {'yes' if diff is None else 'NO, ' + diff}; {said}"
+            print(f"{label(n)} {contender} vs hand_sql: {said}", flush=True)
     print()
     print_table(rows)
     args.json.write_text(json.dumps({"machine": info, "results": rows}, indent=1))

@@ -8,6 +8,8 @@ sample and on broken copies of it, without loading the input into pandas.
 
 from __future__ import annotations
 
+import dataclasses
+
 import importlib.util
 import os
 import shutil
@@ -163,6 +165,36 @@ def test_insured_periods_equal_read_table(con, sample, practices):
     assert_same_data(con, checked, expected)
     assert checked.detected["delimiter"] == ","
     assert checked.detected["header_line"] == "2"  # after the comment line
+
+
+def test_clean_parquet_is_handed_on_as_read_and_padded_text_is_still_stripped(
+        con, sample, tmp_path):
+    """A clean Parquet input with contract types (integer claim ids included) is handed
+    on as read: the relation scans the files without the check's row positions, and
+    holds the same data as ``read_table``. Padded text in one row makes the check fall
+    back to the typed reading, so the value is stripped as ``read_table`` strips it."""
+    lines = pd.read_parquet(sample / "claim_lines.parquet")
+    lines["claim_id"] = pd.factorize(lines["claim_id"])[0].astype("int64") + 10**12
+    clean = tmp_path / "clean.parquet"
+    lines.to_parquet(clean, index=False)
+    checked = check_source(con, clean, "claim_lines")
+    sql = str(con.compile(checked.relation))
+    assert "file_row_number" not in sql and "REGEXP" not in sql.upper()
+    assert checked.relation["claim_id"].type().is_integer()  # its text is unique too
+    as_text = checked.relation.mutate(claim_id=checked.relation["claim_id"].cast("string"))
+    assert_same_data(con, dataclasses.replace(checked, relation=as_text),
+                     read_table(clean, "claim_lines").data)
+
+    padded = lines.copy()
+    padded["person_id"] = padded["person_id"].astype(str)
+    padded.loc[5, "person_id"] = "  " + padded.loc[5, "person_id"] + " "
+    path = tmp_path / "padded.parquet"
+    padded.to_parquet(path, index=False)
+    checked = check_source(con, path, "claim_lines")
+    assert "file_row_number" in str(con.compile(checked.relation))
+    got = con.to_pandas(checked.relation)
+    assert set(got["person_id"]) == set(lines["person_id"].astype(str))
+    assert_same_data(con, checked, read_table(path, "claim_lines").data)
 
 
 # ---------------------------------------------------------------------------

@@ -177,7 +177,8 @@ class CheckedSource:
     relation
         Ibis table on the backend: the contract's columns present in the input,
         renamed, recoded and typed (``str`` and ``category`` as text, ``int`` as int64,
-        ``float`` as float64, ``bool`` as boolean, ``date`` as date); without the rows
+        ``float`` as float64, ``bool`` as boolean, ``date`` as date; a Parquet
+        ``claim_id`` stored as integers stays integer); without the rows
         breaking a row rule when ``on_error="drop"``. It reads the files again each time
         it is executed; its row order is not defined.
     rows_read, rows_kept
@@ -269,17 +270,82 @@ def check_source(
     mapped, notation, forms, clean = _guard_and_map(con, opened, sample, export, contract,
                                                     source)
     plan = _plan(con, mapped, contract, refs, notation, forms, clean)
+    as_read = _as_read_candidates(mapped, plan, contract) if (
+        fmt == "parquet" and export is None and con.name == "duckdb") else None
     with _reading(con, source):
-        summary = _summarise(con, plan, max_rows_listed)
+        summary = _summarise(con, plan, max_rows_listed, changed=as_read or ())
     found = _violations(summary, plan.rules, files, contract)
     _raise_if(found, mapped.columns, contract, source, on_error)
     relation = plan.checked.filter(~plan.bad) if found else plan.values
+    if not found and as_read is not None:
+        fast = _as_read_relation(con, files, source, plan, contract, summary, as_read)
+        relation = relation if fast is None else fast
     return CheckedSource(
         table=contract.name, source=source, files=files, fmt=fmt,
         relation=relation.select(*[c.name for c in plan.present]),
         rows_read=rows_read, rows_kept=int(summary["n_kept"]) if found else rows_read,
         violations=found, detected=opened.detected,
     )
+
+
+#: Text columns of a contract that are only compared for equality within their own
+#: table (never joined to another table): an integer column read as such stands for its
+#: text, as the text of an integer is unique.
+_INTEGER_AS_TEXT = {("claim_lines", "claim_id")}
+
+
+def _as_read_candidates(mapped: ir.Table, plan: _Plan, contract: Table
+                        ) -> list[str] | None:
+    """The columns whose reading must be checked for changes before the input can be
+    used as read (see :func:`_as_read_relation`): text (stripped, emptied) and
+    timestamps in date columns (a time of day); ``None`` when some column's stored type
+    differs from its contract type in a way that needs the typed reading."""
+    texts = []
+    for col in plan.present:
+        t = mapped[col.name].type()
+        if col.dtype in ("str", "category"):
+            if t.is_string():
+                texts.append(col.name)
+            elif not (t.is_integer() and (contract.name, col.name) in _INTEGER_AS_TEXT):
+                return None
+        elif col.dtype == "date" and t.is_timestamp():
+            texts.append(col.name)
+        elif not ((col.dtype == "int" and t.is_integer())
+                  or (col.dtype == "float" and (t.is_floating() or t.is_integer()))
+                  or (col.dtype == "date" and t.is_date())
+                  or (col.dtype == "bool" and t.is_boolean())):
+            return None
+    return texts
+
+
+def _as_read_relation(con: Any, files: list[str], source: str, plan: _Plan,
+                      contract: Table, summary: dict[str, Any], texts: list[str]
+                      ) -> ir.Table | None:
+    """The checked input straight from its Parquet files, when reading changes nothing.
+
+    A clean Parquet input whose columns already have their contract types (text that
+    needs no stripping, whole numbers as integers, dates as dates or as timestamps at
+    midnight) is handed on as
+    read: without the row positions the check needs and without re-deriving every value
+    through text, which makes a relation several times cheaper to scan (half the time
+    of building the panel from 10 M claim lines). NaN still reads as missing.
+    """
+    if any(summary.get("c" + name) for name in texts):
+        return None
+    listed = ", ".join(_lit(f) for f in files)
+    raw = _without_nan(_strip_names(_duckdb_query(
+        con, f"SELECT * FROM read_parquet([{listed}], union_by_name = true)"), source))
+    cols = {}
+    for col in plan.present:
+        value = raw[col.name]
+        if col.dtype == "int":
+            value = value.cast("int64")
+        elif col.dtype == "float":
+            value = value.cast("float64")
+        elif col.dtype == "date" and value.type().is_timestamp():
+            value = value.cast("date")  # no time of day (counted above)
+        cols[col.name] = value
+    return raw.select(**cols)
 
 
 def _guard_and_map(
@@ -944,30 +1010,57 @@ def _with_key_rule(checked: ir.Table, contract: Table, rules: list[_Rule]) -> ir
 # summary
 
 
-def _summarise(con: Any, plan: _Plan, n_listed: int) -> dict[str, Any]:
-    """Rows, rows kept, and per rule its count, first rows (and values) and measure."""
+def _summarise(con: Any, plan: _Plan, n_listed: int, changed: Sequence[str] = ()
+               ) -> dict[str, Any]:
+    """Rows, rows kept, and per rule its count, first rows (and values) and measure;
+    on DuckDB also, per text column in ``changed``, the rows whose value the reading
+    changes (stripped or emptied: ``c<column>``)."""
     if con.name == "duckdb":
-        return _summary_sql(con, plan, n_listed)
+        return _summary_sql(con, plan, n_listed, changed)
     return _summary_portable(plan, n_listed)
 
 
-def _summary_sql(con: Any, plan: _Plan, n_listed: int) -> dict[str, Any]:
-    """One DuckDB aggregate; ``arg_min(..., n)`` keeps the first rows in bounded memory."""
+def _summary_sql(con: Any, plan: _Plan, n_listed: int, changed: Sequence[str] = ()
+                 ) -> dict[str, Any]:
+    """Two DuckDB aggregates: the counts (and measures) of every rule over all rows, then
+    the first rows of the rules that are broken, ``arg_min(..., n)`` in bounded memory.
+
+    The first rows are gathered only when a rule is broken: building the listed values
+    for every row costs as much as counting, and clean inputs need none.
+    """
     bad = " OR ".join(_q(r.flag) for r in plan.rules) or "false"
     parts = ["count(*) AS n_rows", f"count(*) FILTER (WHERE NOT ({bad})) AS n_kept"]
-    pos = _q(_POS)
     for i, r in enumerate(plan.rules):
         where = f"FILTER (WHERE {_q(r.flag)})"
-        fields = ", ".join([f"p := {pos}"] + [f"v{j} := {_q(c)}"
-                                               for j, c in enumerate(r.shown)])
         parts.append(f"count(*) {where} AS n{i}")
-        parts.append(f"arg_min(struct_pack({fields}), {pos}, {n_listed}) {where} AS first{i}")
         if r.measure:
             kind, column = r.measure
             agg = (f"count(DISTINCT {_q(column)})" if kind == "distinct"
                    else f"sum(1.0 / {_q(column)})")
             parts.append(f"{agg} {where} AS m{i}")
-    query = f"SELECT {', '.join(parts)} FROM ({con.compile(plan.checked)}) AS checked"
+    for name in changed:
+        parts.append(f"count(*) FILTER (WHERE {_q(_SHOWN + name)} IS DISTINCT FROM "
+                     f"{_q(name)}) AS {_q('c' + name)}")
+    checked = f"({con.compile(plan.checked)}) AS checked"
+    out = _fetch_one(con, f"SELECT {', '.join(parts)} FROM {checked}")
+    broken = [i for i, _ in enumerate(plan.rules) if out[f"n{i}"]]
+    if broken:
+        pos = _q(_POS)
+        firsts = []
+        for i in broken:
+            r = plan.rules[i]
+            fields = ", ".join([f"p := {pos}"] + [f"v{j} := {_q(c)}"
+                                                   for j, c in enumerate(r.shown)])
+            firsts.append(f"arg_min(struct_pack({fields}), {pos}, {n_listed}) "
+                          f"FILTER (WHERE {_q(r.flag)}) AS first{i}")
+        any_broken = " OR ".join(_q(plan.rules[i].flag) for i in broken)
+        out.update(_fetch_one(con, f"SELECT {', '.join(firsts)} FROM {checked} "
+                                   f"WHERE {any_broken}"))
+    return out
+
+
+def _fetch_one(con: Any, query: str) -> dict[str, Any]:
+    """The one row of an aggregate query, by column name."""
     cursor = con.raw_sql(query)
     row = cursor.fetchall()[0]
     return {d[0]: v for d, v in zip(cursor.description, row, strict=True)}

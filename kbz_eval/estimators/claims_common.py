@@ -412,7 +412,10 @@ def prepare_claims(
         data["age_band"] = _age_bands(sub, year[idx], src, tab)
     order = np.lexsort((data["year"], data["person"]))
     frame = pd.DataFrame({k: v[order] for k, v in data.items()})
-    dup = frame.duplicated(["person", "year"]).to_numpy()
+    # rows are sorted by person and year: a repeated key is equal to the row before it
+    person_s, year_s = frame["person"].to_numpy(), frame["year"].to_numpy()
+    dup = np.zeros(len(frame), dtype=bool)
+    dup[1:] = (person_s[1:] == person_s[:-1]) & (year_s[1:] == year_s[:-1])
     if dup.any():
         raise DataValidationError(source=src, table=tab, violations=[
             Violation(column="person_id", rule="person_id + year must be unique",
@@ -548,6 +551,30 @@ def person_cell_matrix(person: np.ndarray, cell: np.ndarray, n_persons: int, n_c
     return np.hstack(blocks) if blocks else np.zeros((n_persons, 0))
 
 
+def person_cell_sparse(person: np.ndarray, cell: np.ndarray, n_persons: int, n_cells: int,
+                       values: Sequence[np.ndarray]) -> Any:
+    """:func:`person_cell_matrix` as a SciPy CSR matrix (same layout and sums).
+
+    For wide layouts where each person fills few columns (a cell per practice × year,
+    say): millions of persons then take megabytes instead of gigabytes.
+    """
+    from scipy import sparse
+
+    keep = cell >= 0
+    rows, cols = person[keep], cell[keep]
+    data = [np.asarray(v, dtype=float)[keep] for v in values]
+    shape = (n_persons, len(values) * n_cells)
+    matrix = sparse.coo_matrix((np.concatenate(data) if data else np.zeros(0),
+                                (np.tile(rows, len(values)),
+                                 np.concatenate([cols + i * n_cells
+                                                 for i in range(len(values))])
+                                 if data else np.zeros(0, dtype=np.int64))),
+                               shape=shape).tocsr()
+    matrix.sum_duplicates()
+    matrix.eliminate_zeros()
+    return matrix
+
+
 # --------------------------------------------------------------------------- practices
 def practice_year_sums(cp: ClaimsPanel, years: Sequence[int], columns: Sequence[str]
                        ) -> tuple[np.ndarray, np.ndarray]:
@@ -650,6 +677,7 @@ __all__ = [
     "POPULATIONS", "Population", "PoissonFit", "bootstrap_inference", "check_alpha",
     "check_choice", "check_n_boot", "check_seed", "check_year", "check_years", "emit",
     "few_practices_message", "normalise_practices", "person_cell_matrix",
+    "person_cell_sparse",
     "poisson_cell_glm", "poisson_newton", "practice_assignments", "practice_year_sums",
     "prepare_claims", "randomisation_p_value", "sparse_cells_message",
     "stratified_bootstrap_sums",

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import sparse, stats
 
 from kbz_eval.errors import SpecificationError
 from kbz_eval.estimators import claims_common as cc
@@ -303,7 +303,7 @@ class _Cells:
 
     design: _Design
     frame: pd.DataFrame  # the analysed rows, with new / placebo_new flags
-    person_matrix: np.ndarray  # value × group × year, then the per-practice block
+    person_matrix: Any  # CSR: value × group × year, then the per-practice block
     n_group_columns: int
     strata: np.ndarray
     practice_sums: PracticeSums
@@ -369,7 +369,7 @@ def _cells(cp: cc.ClaimsPanel, design: _Design, outcome: str, *, adjusted: bool,
     year_cell = rows["year"].map({y: i for i, y in enumerate(design.cells)}).to_numpy(
         np.int64)
     group = np.where(is_kbz_row, KBZ, CONTROL)
-    group_matrix = cc.person_cell_matrix(person, group * n_cells + year_cell, n_persons,
+    group_matrix = cc.person_cell_sparse(person, group * n_cells + year_cell, n_persons,
                                          2 * n_cells, vals)  # value × group × year
     present = set(pd.unique(rows["practice_id"]))
     ids = [p for p in cp.practices["practice_id"] if p in present]
@@ -378,14 +378,17 @@ def _cells(cp: cc.ClaimsPanel, design: _Design, outcome: str, *, adjusted: bool,
     psums = PracticeSums.from_rows(practice, year_cell, vals, is_kbz=is_kbz,
                                    n_cells=n_cells, practice_ids=ids)
     practice_year = np.where(year_cell <= FOLLOW, practice * 2 + year_cell, -1)
-    practice_matrix = cc.person_cell_matrix(person, practice_year, n_persons, 2 * len(ids),
+    practice_matrix = cc.person_cell_sparse(person, practice_year, n_persons, 2 * len(ids),
                                             vals[:len(PRACTICE_VALUES)])
+    # sparse: a person fills a few of the value × group × year and practice × year cells
     return _Cells(design=design, frame=rows,
-                  person_matrix=np.hstack([group_matrix, practice_matrix]),
+                  person_matrix=sparse.hstack([group_matrix, practice_matrix],
+                                              format="csr"),
                   n_group_columns=group_matrix.shape[1],
                   strata=_strata(person, is_kbz_row.astype(float)), practice_sums=psums,
-                  observed=group_matrix.sum(axis=0).reshape(len(vals), 2, n_cells),
-                  practice_observed=practice_matrix.sum(axis=0).reshape(
+                  observed=np.asarray(group_matrix.sum(axis=0)).reshape(
+                      len(vals), 2, n_cells),
+                  practice_observed=np.asarray(practice_matrix.sum(axis=0)).reshape(
                       len(PRACTICE_VALUES), len(ids), 2),
                   expected_desc=desc, notes=notes)
 

@@ -222,7 +222,7 @@ class _Level:
 class _Cells:
     """The sums of one analysis: per person and per practice, same column layout."""
 
-    person_matrix: np.ndarray
+    person_matrix: Any  # CSR, persons × value × group × year
     practice_sums: PracticeSums
     observed: np.ndarray  # (value, group, year) totals
     ref_desc: str | None
@@ -242,8 +242,8 @@ def _cell_sums(cp: cc.ClaimsPanel, outcome: str, yrs: tuple[int, ...], *, adjust
         values.append(expected)
         notes += ref_notes
     group_year = cc.cell_codes(cp, yrs)  # person matrix cells: group × year
-    matrix = cc.person_cell_matrix(cp.person_array(), group_year, cp.n_persons,
-                                   2 * n_years, values)
+    matrix = cc.person_cell_sparse(cp.person_array(), group_year, cp.n_persons,
+                                   2 * n_years, values)  # a person fills few cells
     # practice cells: the year only; a practice's group is fixed (practices table)
     practice_ids = cp.practices["practice_id"].tolist()
     practice = f["practice_id"].map({p: i for i, p in enumerate(practice_ids)})
@@ -252,7 +252,7 @@ def _cell_sums(cp: cc.ClaimsPanel, outcome: str, yrs: tuple[int, ...], *, adjust
         practice.to_numpy(dtype=np.int64), year.to_numpy(dtype=np.int64), values,
         is_kbz=cp.practices["group"].to_numpy() == "kbz", n_cells=n_years,
         practice_ids=practice_ids)
-    observed = matrix.sum(axis=0).reshape(len(values), 2, n_years)
+    observed = np.asarray(matrix.sum(axis=0)).reshape(len(values), 2, n_years)
     empty = [(g, int(y)) for gi, g in enumerate(cc.GROUPS) for yi, y in enumerate(yrs)
              if observed[VALUES.index("insured_years"), gi, yi] == 0]
     if empty:

@@ -31,7 +31,8 @@ def stratified_bootstrap_sums(matrix: np.ndarray, strata: np.ndarray, *, n_boot:
     Parameters
     ----------
     matrix
-        ``(n_persons, k)`` per-person sums (see :func:`person_cell_matrix`).
+        ``(n_persons, k)`` per-person sums (see :func:`person_cell_matrix`), dense or
+        SciPy sparse (same replicates either way).
     strata
         Stratum code per person; each stratum keeps its size in every replicate.
     n_boot
@@ -53,7 +54,8 @@ def stratified_bootstrap_sums(matrix: np.ndarray, strata: np.ndarray, *, n_boot:
     block, and summed with one matrix product, so no Python loop runs over replicates.
     """
     rng = np.random.default_rng(seed)
-    matrix = np.asarray(matrix, dtype=float)
+    sparse = _is_sparse(matrix)
+    matrix = matrix.tocsr().astype(float) if sparse else np.asarray(matrix, dtype=float)
     out = np.zeros((n_boot, matrix.shape[1]))
     for s in np.unique(strata):
         members = np.flatnonzero(strata == s)
@@ -65,7 +67,7 @@ def stratified_bootstrap_sums(matrix: np.ndarray, strata: np.ndarray, *, n_boot:
             draws = rng.integers(0, n_s, size=(b, n_s))
             draws += (np.arange(b) * n_s)[:, None]
             counts = np.bincount(draws.ravel(), minlength=b * n_s).reshape(b, n_s)
-            out[start:start + b] += counts @ sub
+            out[start:start + b] += (sub.T @ counts.T).T if sparse else counts @ sub
     return out
 
 
@@ -175,10 +177,10 @@ class SumsBootstrap:
     vanish. :attr:`method` says which was used.
     """
 
-    def __init__(self, statistic: Any, matrix: np.ndarray, strata: np.ndarray, *,
+    def __init__(self, statistic: Any, matrix: Any, strata: np.ndarray, *,
                  n_boot: int, seed: int | None, interval: str,
                  jackknife_above: int = JACKKNIFE_ABOVE) -> None:
-        total = matrix.sum(axis=0, keepdims=True)
+        total = np.asarray(matrix.sum(axis=0), dtype=float).reshape(1, -1)
         self.n_units = int(matrix.shape[0])
         self.method = "jackknife" if self.n_units > jackknife_above else "bootstrap"
         self.replicates: dict[str, np.ndarray] | None = None
@@ -226,9 +228,20 @@ class SumsBootstrap:
 def _leave_one_out(statistic: Any, total: np.ndarray, matrix: np.ndarray
                    ) -> dict[str, np.ndarray]:
     """The statistic with each unit's sums left out, in blocks of rows (memory bound)."""
-    parts = [statistic(total - matrix[start:start + _JACKKNIFE_BLOCK])
-             for start in range(0, matrix.shape[0], _JACKKNIFE_BLOCK)]
+    sparse = _is_sparse(matrix)
+    parts = []
+    for start in range(0, matrix.shape[0], _JACKKNIFE_BLOCK):
+        block = matrix[start:start + _JACKKNIFE_BLOCK]
+        parts.append(statistic(total - (block.toarray() if sparse else block)))
     return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+
+
+def _is_sparse(matrix: Any) -> bool:
+    """Whether ``matrix`` is a SciPy sparse matrix or array (rows of person sums that
+    are mostly zero, e.g. one practice's columns per person)."""
+    from scipy import sparse
+
+    return sparse.issparse(matrix)
 
 
 def jackknife_inference(estimate: float, jackknife: np.ndarray, strata: np.ndarray, *,
