@@ -9,7 +9,6 @@ sample and on broken copies of it, without loading the input into pandas.
 from __future__ import annotations
 
 import dataclasses
-
 import importlib.util
 import os
 import shutil

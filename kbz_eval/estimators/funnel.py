@@ -77,9 +77,9 @@ class FunnelResult(Result):
         group of a unit's point (``"kbz"``, ``"control"``, another group, or
         ``"units"`` when no group is known), ``"target"`` (the horizontal target line)
         or a limit curve ``lower_95``, ``upper_95``, ``lower_998``, ``upper_998`` (the
-        limits in use). ``size`` is the unit's size (expected count, exposure or persons), ``value`` the
-        indicator; units whose cells are suppressed are left out. ``label`` is the text
-        written next to a point (empty when none).
+        limits in use). ``size`` is the unit's size (expected count, exposure or
+        persons), ``value`` the indicator; units whose cells are suppressed are left
+        out. ``label`` is the text written next to a point (empty when none).
         """
         units = self.tables["units"]
         limits = self.tables["limits"]

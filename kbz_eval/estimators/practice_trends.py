@@ -142,7 +142,8 @@ class PracticeTrendsResult(Result):
         own = t[(t["practice"] == practice) & (t["indicator"] == indicator)]
         own = pd.DataFrame({
             "series": "practice", "practice": own["practice"].to_numpy(dtype=object),
-            "group": own["group"].to_numpy(dtype=object), "indicator": indicator, "year": own["year"].to_numpy(dtype=np.int64),
+            "group": own["group"].to_numpy(dtype=object), "indicator": indicator,
+            "year": own["year"].to_numpy(dtype=np.int64),
             "value": own["value"].to_numpy(dtype=float),
             "segment": own["segment"].to_numpy(dtype=np.int64),
             "centre": own["centre"].to_numpy(dtype=float),
