@@ -372,3 +372,38 @@ def test_risk_adjustment_expected_values_come_from_the_shared_standardisation():
     assert exp[f["group"] == "control"].sum() == pytest.approx(control["ggz_cost"].sum(),
                                                                 rel=1e-9)
     assert notes == [] and (rates["insured_years"] > 0).all()
+
+
+def test_practice_plot_colours_by_group_and_names_every_practice():
+    """``by="practice"``: one error-bar line per practice in its group's colour (not a
+    dozen repeating colours), the practices side by side within ±0.25 of the year, each
+    named once at its line's end, and a legend of the two groups only; the drawn values
+    are the plot data's O/E ratios."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    s = kbz.load_sample()
+    r = _quiet(kbz.risk_adjustment, s["person_years"], s["practices"], by="practice")
+    data = r.plot_data()
+    fig, ax = plt.subplots()
+    try:
+        r.plot(ax=ax)
+        lines = [c.lines[0] for c in ax.containers]
+        assert len(lines) == data["unit"].nunique()
+        groups = data.drop_duplicates("unit").set_index("unit")["group"]
+        colours = {g: {matplotlib.colors.to_hex(ln.get_color()) for ln, u in
+                       zip(lines, groups.index, strict=True) if groups[u] == g}
+                   for g in ("kbz", "control")}
+        assert all(len(c) == 1 for c in colours.values()) and colours["kbz"] != colours["control"]
+        for ln, unit in zip(lines, groups.index, strict=True):
+            sub = data[data["unit"] == unit].sort_values("year")
+            x, y = ln.get_xdata(), ln.get_ydata()
+            assert np.allclose(y, sub["oe_ratio"].to_numpy(float))
+            assert np.all(np.abs(x - sub["year"].to_numpy(float)) <= 0.25)
+        assert sorted(t.get_text() for t in ax.texts) == sorted(groups.index)
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+            "KBZ practices", "control practices"]
+    finally:
+        plt.close(fig)

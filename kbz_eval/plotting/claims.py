@@ -134,15 +134,32 @@ def plot_risk_adjustment(result: Any, ax: Any = None) -> Any:
     """
     ax = get_ax(ax)
     data = result.plot_data()
-    for unit in data["unit"].drop_duplicates():
+    units = list(data["unit"].drop_duplicates())
+    by_practice = not set(units) <= set(_GROUP_STYLE)
+    legend_done: set[str] = set()
+    for i, unit in enumerate(units):
         sub = data[data["unit"] == unit].sort_values("year")
-        style = dict(_GROUP_STYLE.get(unit, {"marker": "o", "label": str(unit)}))
-        style["label"] = style.get("label", str(unit))
         x = sub["year"].to_numpy(dtype=float)
+        if by_practice:
+            # practices: coloured by their group, side by side within a year, each line
+            # named at its end (a legend of a dozen colours cannot be read)
+            group = str(sub["group"].iloc[0])
+            base = _GROUP_STYLE.get(group, {"color": "grey", "marker": "o"})
+            style = {"color": base["color"], "marker": base["marker"], "linewidth": 0.8,
+                     "markersize": 4, "alpha": 0.85,
+                     "label": base.get("label", group) if group not in legend_done
+                     else "_nolegend_"}
+            legend_done.add(group)
+            x = x + 0.5 * (i - (len(units) - 1) / 2) / max(len(units), 1)
+        else:
+            style = dict(_GROUP_STYLE[unit])
         v = sub["oe_ratio"].to_numpy(dtype=float)
         err = np.vstack([v - sub["ci_lower"].to_numpy(dtype=float),
                          sub["ci_upper"].to_numpy(dtype=float) - v])
-        ax.errorbar(x, v, yerr=err, capsize=3, **style)
+        ax.errorbar(x, v, yerr=err, capsize=2 if by_practice else 3, **style)
+        if by_practice and len(x):
+            ax.annotate(str(unit), (x[-1], v[-1]), xytext=(4, 0), textcoords="offset points",
+                        fontsize=7, va="center", color=style["color"])
     ax.axhline(1, color="grey", linestyle=":", linewidth=1)
     ax.set_xticks(sorted(data["year"].unique()))
     ax.set_xlabel("year")
