@@ -49,6 +49,7 @@ _LAZY = {
     "practice_trends": "kbz_eval.estimators.practice_trends",
     "practice_ranking": "kbz_eval.estimators.ranking",
     "expected_by_regression": "kbz_eval.estimators.case_mix",
+    "staggered_did": "kbz_eval.estimators.staggered",
 }
 
 # names that are whole modules (``kbz.tables``, ``kbz.open_data``), not functions
