@@ -4,7 +4,7 @@
 
     kbz-eval validate PATH --table T [--mapping F] [--sheet S] [--references practices=F]
     kbz-eval synth --out DIR [--seed N] [--claim-lines N]
-    kbz-eval report --config FILE --out DIR [--backend duckdb|spark]
+    kbz-eval report --config FILE --out DIR [--backend duckdb|spark] [--practice ID]
 
 Exit codes: 0 success, 1 invalid input or failed run, 2 wrong usage, 130 interrupted
 (Ctrl-C), 143 terminated (SIGTERM). Errors are printed as one message, without a
@@ -73,6 +73,18 @@ def _build_parser() -> argparse.ArgumentParser:
         help="engine that turns claim lines into the panel (default: [engine] backend in "
         "the config, else duckdb)",
     )
+    p.add_argument(
+        "--practice", default=None, metavar="ID",
+        help="write only this practice's own page for its practice manager: "
+        "DIR/practices/<ID>.html (one self-contained file: its funnel position, trends "
+        "with control limits against KBZ and control peers, ranking and IVM, the other "
+        "practices unnamed, small cells suppressed) and DIR/manifest.json. The practice "
+        "results are computed over all practices (its peers), but no other practice's "
+        "page, no report.html, tables or figures are written, and DIR is replaced as a "
+        "whole like any report folder. Without --practice the full report is written, "
+        "with a page per practice under DIR/practices/ linked from report.html. An "
+        "unknown ID is refused with the list of known practice ids",
+    )
     return parser
 
 
@@ -120,13 +132,21 @@ def _report(args: argparse.Namespace) -> int:
     from kbz_eval.report.output import Terminated
 
     try:
-        out = run_report(args.config, args.out, backend=args.backend)
+        out = run_report(args.config, args.out, backend=args.backend,
+                         practice=args.practice)
     except KeyboardInterrupt as exc:
         terminated = isinstance(exc, Terminated)
         print(f"kbz-eval report {'terminated' if terminated else 'interrupted'}: no partial "
               f"report was written to {args.out}, and temporary files were removed.",
               file=sys.stderr)
         return 143 if terminated else 130
+    if args.practice is not None:
+        import json
+
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        page = manifest["practice_pages"]["pages"][args.practice]
+        print(f"page of practice {args.practice} written to {out / page}")
+        return 0
     print(f"report written to {out}")
     return 0
 

@@ -50,7 +50,7 @@ def html_report(tmp_path_factory) -> Path:
     return run_report(cfg, tmp_path_factory.mktemp("out") / "report", progress=False)
 
 
-def test_report_renders_in_headless_chromium(html_report):
+def _browser():
     chromium, driver_path = _browser_paths()
     webdriver = pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.chrome.service import Service
@@ -63,7 +63,11 @@ def test_report_renders_in_headless_chromium(html_report):
                  "--disable-dev-shm-usage"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    browser = webdriver.Chrome(service=Service(driver_path), options=options)
+    return webdriver.Chrome(service=Service(driver_path), options=options)
+
+
+def test_report_renders_in_headless_chromium(html_report):
+    browser = _browser()
     try:
         browser.get((html_report / "report.html").as_uri())
         assert browser.execute_script("return document.readyState") == "complete"
@@ -87,5 +91,51 @@ def test_report_renders_in_headless_chromium(html_report):
         assert not errors, f"console errors: {errors}"
         ARTEFACTS.mkdir(parents=True, exist_ok=True)
         assert browser.save_screenshot(str(ARTEFACTS / "report.png"))
+    finally:
+        browser.quit()
+
+
+def test_a_practice_page_renders_in_headless_chromium(html_report):
+    """A practice's page, reached from report.html through the index of the pages: it
+    renders, its figures load, nothing is wider than a 1,280-pixel window, and the
+    console stays free of errors."""
+    browser = _browser()
+    try:
+        browser.get((html_report / "report.html").as_uri())
+        index = browser.execute_script(
+            "return document.getElementById('practice-pages').href;")
+        browser.get(index)
+        assert browser.execute_script("return document.readyState") == "complete"
+        pages = browser.execute_script(
+            "return Array.from(document.querySelectorAll('td a')).map(a => a.href);")
+        assert len(pages) == 12
+        page = next(href for href in pages if href.endswith("/OV03.html"))
+        browser.get(page)
+        assert browser.execute_script("return document.readyState") == "complete"
+        assert "Practice OV03" in browser.title
+        images = browser.execute_script(
+            "return Array.from(document.images).map(i => "
+            "[i.alt, i.complete, i.naturalWidth, i.naturalHeight]);")
+        assert len(images) == 4
+        broken = [alt for alt, done, w, h in images if not (done and w > 0 and h > 0)]
+        assert not broken, f"images that did not load: {broken}"
+        width = browser.execute_script("return window.innerWidth;")
+        assert width <= 1280
+        overflow = browser.execute_script(
+            "return document.documentElement.scrollWidth - "
+            "document.documentElement.clientWidth;")
+        assert overflow <= 0, f"the page is {overflow} px wider than the window"
+        wide = browser.execute_script(
+            "const w = document.documentElement.clientWidth;"
+            "return Array.from(document.querySelectorAll('img, table, p, h1, h2'))"
+            ".filter(e => e.getBoundingClientRect().right > w + 1).length;")
+        assert wide == 0
+        sections = browser.execute_script(
+            "return Array.from(document.querySelectorAll('h2')).map(h => h.id);")
+        assert sections == ["funnel", "trends", "ranking", "ivm"]
+        errors = [e for e in browser.get_log("browser") if e.get("level") == "SEVERE"]
+        assert not errors, f"console errors: {errors}"
+        ARTEFACTS.mkdir(parents=True, exist_ok=True)
+        assert browser.save_screenshot(str(ARTEFACTS / "practice_page.png"))
     finally:
         browser.quit()

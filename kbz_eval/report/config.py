@@ -31,6 +31,9 @@ Example (``kbz.toml`` at the repository root runs the embedded synthetic sample)
     [primary]                     # optional: the primary outcome per aim ("analysis:term")
     # aim3 = "savings_minima:saving_per_person"
 
+    [practice_pages]              # optional: the page per practice (practices/*.html)
+    label_others = false          # true: name the other practices on every page too
+
     [engine]                      # optional: where claim lines become the panel
     backend = "duckdb"            # "duckdb" (embedded, default) or "spark" (local PySpark)
     memory_limit = "3GB"          # DuckDB: beyond it, work spills to temp_directory
@@ -53,7 +56,9 @@ from kbz_eval.stats.options import check_option
 from kbz_eval.tables import TABLES
 
 LANGUAGES = ("en", "nl")
-_SECTIONS = {"report", "inputs", "mappings", "analysis", "groups", "primary", "engine"}
+_SECTIONS = {"report", "inputs", "mappings", "analysis", "groups", "primary", "engine",
+             "practice_pages"}
+_PRACTICE_PAGE_KEYS = {"label_others"}
 _ENGINE_KEYS = {"backend", "memory_limit", "threads", "temp_directory"}
 #: Engine backend names accepted in ``[engine] backend`` and ``--backend``.
 BACKEND_NAMES = {"duckdb": "duckdb", "spark": "pyspark", "pyspark": "pyspark"}
@@ -96,6 +101,20 @@ class EngineConfig:
 
 
 @dataclass(frozen=True)
+class PracticePagesConfig:
+    """The ``[practice_pages]`` options.
+
+    Attributes
+    ----------
+    label_others
+        Name the other practices on every practice's page too (default ``False``: a
+        page names only its own practice; the others are drawn unlabelled).
+    """
+
+    label_others: bool = False
+
+
+@dataclass(frozen=True)
 class ReportConfig:
     """A validated report configuration.
 
@@ -128,6 +147,7 @@ class ReportConfig:
     primary: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PRIMARY))
     raw: dict[str, Any] = field(default_factory=dict)
     engine: EngineConfig = field(default_factory=EngineConfig)
+    practice_pages: PracticePagesConfig = field(default_factory=PracticePagesConfig)
 
     def primary_term(self, analysis_key: str) -> str | None:
         """The declared primary term of analysis ``analysis_key``, if an aim names it."""
@@ -169,6 +189,18 @@ def _engine(raw: dict[str, Any], base: Path, path: Path, backend: str | None) ->
     temp = section.get("temp_directory")
     return EngineConfig(backend=BACKEND_NAMES[name], memory_limit=memory, threads=threads,
                         temp_directory=(base / temp).resolve() if temp else None)
+
+
+def _practice_pages(raw: dict[str, Any], path: Path) -> PracticePagesConfig:
+    """The validated ``[practice_pages]`` section."""
+    section = raw.get("practice_pages", {})
+    _unknown(set(section), _PRACTICE_PAGE_KEYS, "[practice_pages]", path)
+    label = section.get("label_others", False)
+    if not isinstance(label, bool):
+        raise SpecificationError(
+            f"{path}: the value for [practice_pages] `label_others` must be one of "
+            f"[true, false], but {label!r} was passed.")
+    return PracticePagesConfig(label_others=label)
 
 
 def _input_path(base: Path, rel: str, table: str, path: Path) -> Path:
@@ -300,4 +332,5 @@ def load_config(path: str | Path, *, backend: str | None = None) -> ReportConfig
         primary={**DEFAULT_PRIMARY, **primary},
         raw=raw,
         engine=_engine(raw, base, path, backend),
+        practice_pages=_practice_pages(raw, path),
     )

@@ -33,6 +33,8 @@ _TEXT = {
         "files": "Every figure is also in figures/ (PNG, SVG and the CSV behind it); every "
         "table is in tables/ and in report.xlsx; manifest.json records inputs, settings and "
         "versions.",
+        "practice_pages": "A page per practice: its funnel position, trends with control "
+        "limits, ranking and IVM against the other practices",
     },
     "nl": {
         "synthetic": "Synthetische gegevens. Dit rapport is gemaakt met de synthetische "
@@ -55,6 +57,8 @@ _TEXT = {
         "files": "Elke figuur staat ook in figures/ (PNG, SVG en de CSV erachter); elke tabel "
         "staat in tables/ en in report.xlsx; manifest.json legt invoer, instellingen en "
         "versies vast.",
+        "practice_pages": "Een pagina per praktijk: de plaats in de trechter, trends met "
+        "controlegrenzen, rangorde en IVM tegenover de andere praktijken",
     },
 }
 
@@ -71,6 +75,8 @@ th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}
 .aim .value{font-size:1.6rem;font-weight:700}.aim .ci{color:#555}
 figure{margin:1rem 0}figure img{max-width:100%;height:auto}
 details{margin:.5rem 0}.warn{color:#8a3b00}
+.scroll{overflow-x:auto;max-width:100%}.nav{font-size:.95rem}
+.withheld{background:#f4f4f4;border-left:4px solid #888;padding:.4rem .75rem}
 """
 
 
@@ -116,16 +122,36 @@ def _table(frame: pd.DataFrame) -> str:
     return frame.to_html(index=False, na_rep="—", border=0, escape=True)
 
 
+def document(*, title: str, language: str, body: list[str]) -> str:
+    """A whole self-contained HTML page (the report's style) around ``body`` parts."""
+    return (
+        "<!DOCTYPE html>\n"
+        f"<html lang='{language}'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )
+
+
 def render(
     *, title: str, language: str, synthetic: bool, panels: list[Any], aims: dict[int, dict],
     sections: list[Section], quality: pd.DataFrame, threshold: int,
-    notes: list[str] | None = None,
+    notes: list[str] | None = None, practice_index: str | None = None,
 ) -> str:
-    """Render the whole report as one HTML string (deterministic for the same input)."""
+    """Render the whole report as one HTML string (deterministic for the same input).
+
+    ``practice_index``: relative link to the index of the per-practice pages, when they
+    were written.
+    """
     t = _TEXT[language]
     body = [f"<h1>{html.escape(title)}</h1>"]
     if synthetic:
         body.append(f"<p class='synthetic' role='alert'>{html.escape(t['synthetic'])}</p>")
+    if practice_index:
+        body.append(f"<p class='nav'><a id='practice-pages' "
+                    f"href='{html.escape(practice_index)}'>"
+                    f"{html.escape(t['practice_pages'])}</a></p>")
     body.append(f"<h2 id='overview'>{html.escape(t['overview'])}</h2><div class='aims'>")
     by_aim = {p.aim: p for p in panels}
     for aim, names in aims.items():
@@ -159,11 +185,4 @@ def render(
     body.append(f"<p>{html.escape(t['quality_intro'])}</p>{_table(quality)}")
     body.append(f"<p><small>{html.escape(t['suppression'].format(n=threshold))} "
                 f"{html.escape(t['files'])}</small></p>")
-    return (
-        "<!DOCTYPE html>\n"
-        f"<html lang='{language}'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>\n<body>\n"
-        + "\n".join(body)
-        + "\n</body></html>\n"
-    )
+    return document(title=title, language=language, body=body)

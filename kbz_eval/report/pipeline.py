@@ -4,7 +4,9 @@ Steps: read every configured input through :func:`kbz_eval.io.read_table` (mappi
 identifier guard, validation) → build the claims panel from claim lines → run every
 analysis of :data:`kbz_eval.report.analyses.ANALYSES` whose inputs are present →
 suppress small cells → write figures (PNG, SVG and the CSV behind each), tables (CSV
-and one XLSX), ``report.html`` and ``manifest.json``.
+and one XLSX), a page per practice (``practices/``, see
+:mod:`kbz_eval.report.practice_pages`), ``report.html`` and ``manifest.json``. With
+``practice=ID`` only that practice's page and ``manifest.json`` are written.
 
 Everything is written into a staging folder; only a complete run takes the place of
 the output folder, and only an output folder a kbz report wrote is ever replaced (see
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import re
 import warnings
 from pathlib import Path
@@ -31,6 +34,13 @@ from kbz_eval.report.config import ENGINE_TABLES, ReportConfig, load_config
 from kbz_eval.report.engine_inputs import EngineInputs, uses_engine
 from kbz_eval.report.manifest import build_manifest, write_manifest
 from kbz_eval.report.overview import overview
+from kbz_eval.report.practice_pages import (
+    OWN_INDICATOR_CELLS,
+    PAGE_INPUTS,
+    check_practice,
+    pages_possible,
+    write_practice_pages,
+)
 from kbz_eval.report.progress import Progress
 from kbz_eval.report.quality import is_synthetic, panel_rows, quality_frame, quality_rows
 from kbz_eval.report.translate import translate_figure
@@ -295,10 +305,13 @@ def _publish(key: str, title: str, result: Result, messages: list[str], cfg: Rep
     return section, published, drawn
 
 
-def _build(cfg: ReportConfig, work: Path, progress: Progress) -> None:
-    """Compute and write every report file into ``work``."""
-    (work / "figures").mkdir()
-    (work / "tables").mkdir()
+def _build(cfg: ReportConfig, work: Path, progress: Progress,
+           practice: str | None = None) -> None:
+    """Compute and write every report file into ``work``; with ``practice``, only that
+    practice's page and ``manifest.json``."""
+    if practice is None:
+        (work / "figures").mkdir()
+        (work / "tables").mkdir()
     known = {spec.key for spec in ANALYSES}
     for aim, value in sorted(cfg.primary.items()):
         if value.partition(":")[0] not in known:
@@ -308,6 +321,8 @@ def _build(cfg: ReportConfig, work: Path, progress: Progress) -> None:
     if uses_engine(cfg):
         with EngineInputs(cfg) as engine:
             tables, rows = _read_inputs(cfg, progress, engine)
+            if practice is not None:  # before the panel is built: an unknown id is cheap
+                check_practice(practice, tables["practices"])
             panel = engine.panel(progress)
         rows += panel_rows(panel.attrs.get("kbz_panel", {}))
         tables["person_years"] = panel
@@ -316,6 +331,10 @@ def _build(cfg: ReportConfig, work: Path, progress: Progress) -> None:
     synthetic = any(is_synthetic(p) for p in cfg.inputs.values())
     if cfg.groups and "practices" in tables:
         tables["practices"] = _apply_groups(tables["practices"], cfg)
+    if practice is not None:
+        check_practice(practice, tables["practices"])
+        _write_practice_only(cfg, work, progress, tables, practice, synthetic)
+        return
 
     results: dict[str, Result] = {}
     notes: list[str] = []
@@ -356,6 +375,12 @@ def _build(cfg: ReportConfig, work: Path, progress: Progress) -> None:
             notes.append(f"open data section skipped: {', '.join(missing)} files not found "
                          f"in {folder.name}/ (see kbz.open_data.download)")
 
+    pages = None
+    if pages_possible(tables):
+        progress.step(f"practice pages ({len(tables['practices'])} practices)")
+        pages = write_practice_pages(tables, cfg, work, synthetic=synthetic,
+                                     report_link="../report.html", computed=results)
+
     quality = quality_frame(rows)
     _write_csv(quality, work / "data_quality.csv")
     sheets = {"data_quality": quality, **sheets}
@@ -367,16 +392,57 @@ def _build(cfg: ReportConfig, work: Path, progress: Progress) -> None:
             panels=overview(results, cfg.language), aims=AIMS, sections=sections,
             quality=html_report.display(quality, cfg.language),
             threshold=cfg.suppression_threshold, notes=notes,
+            practice_index=pages["index"] if pages else None,
         ),
         encoding="utf-8",
     )
+    manifest = _manifest(cfg, work, open_inputs, synthetic)
+    manifest["disclosure"] = _disclosure_record(results, sheets, cfg)
+    manifest["analyses"] = sorted(results)
+    if pages is not None:
+        manifest["practice_pages"] = _pages_record(pages)
+    write_manifest(work / "manifest.json", manifest)
+
+
+def _manifest(cfg: ReportConfig, work: Path, open_inputs: dict[str, Path],
+              synthetic: bool) -> dict[str, Any]:
+    """The manifest of the files now in ``work`` (see :mod:`kbz_eval.report.manifest`)."""
     files = sorted(p.relative_to(work).as_posix() for p in work.rglob("*") if p.is_file())
     seeds = {"seed": int(cfg.analysis["seed"])} if "seed" in cfg.analysis else {}
     manifest = build_manifest(inputs={**cfg.inputs, **open_inputs}, config=cfg.raw,
                               seeds=seeds, files=files)
     manifest["synthetic_inputs"] = synthetic
-    manifest["disclosure"] = _disclosure_record(results, sheets, cfg)
-    manifest["analyses"] = sorted(results)
+    return manifest
+
+
+def _pages_record(pages: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's record of the practice pages and what they rest on."""
+    from kbz_eval.report.cells import DECLARATIONS
+
+    rests_on = {}
+    for name in ("FunnelResult", "PracticeTrendsResult", "RankingResult",
+                 "IndicatorSpreadResult"):
+        rests_on[name] = {table: {"counts": list(c.counts), "keys": list(c.keys),
+                                  "margins": list(c.margins), "public": c.public}
+                          for table, c in sorted(DECLARATIONS.get(name, {}).items())}
+    own = OWN_INDICATOR_CELLS
+    rests_on["own IVM score"] = {"own": {"counts": list(own.counts), "keys": list(own.keys),
+                                         "margins": list(own.margins), "public": own.public}}
+    return {**pages, "declarations": rests_on}
+
+
+def _write_practice_only(cfg: ReportConfig, work: Path, progress: Progress,
+                         tables: dict[str, pd.DataFrame], practice: str,
+                         synthetic: bool) -> None:
+    """``kbz-eval report --practice ID``: that practice's page and ``manifest.json``."""
+    progress.step(f"practice page {practice}")
+    pages = write_practice_pages(tables, cfg, work, practice=practice, synthetic=synthetic)
+    progress.step("writing manifest.json")
+    manifest = _manifest(cfg, work, {}, synthetic)
+    manifest["disclosure"] = _disclosure_record({}, {}, cfg)
+    manifest["analyses"] = []
+    manifest["practice"] = practice
+    manifest["practice_pages"] = _pages_record(pages)
     write_manifest(work / "manifest.json", manifest)
 
 
@@ -444,8 +510,17 @@ def _about(cfg: ReportConfig, synthetic: bool) -> list[tuple[str, str]]:
     ]
 
 
+def _open_data_found(cfg: ReportConfig) -> bool:
+    """Whether the report will have its open-data step (the files are found)."""
+    if cfg.open_data_folder is None:
+        return False
+    from kbz_eval.open_data.areas import available
+
+    return all(available(cfg.open_data_folder).values())
+
+
 def run_report(config: str | Path, out: str | Path, *, progress: bool | None = None,
-               backend: str | None = None) -> Path:
+               backend: str | None = None, practice: str | None = None) -> Path:
     """Run the configured report and write it to ``out``.
 
     Parameters
@@ -460,6 +535,13 @@ def run_report(config: str | Path, out: str | Path, *, progress: bool | None = N
     backend
         Engine backend for the claims panel, overriding ``[engine] backend``:
         ``"duckdb"`` or ``"spark"``.
+    practice
+        Write only this practice's own page, ``practices/<id>.html`` (self-contained),
+        and ``manifest.json``: what a practice manager is given. The practice results
+        are still computed over all practices (its peers), but no other practice's
+        page, no ``report.html``, tables or figures are written. Default: the whole
+        report, with a page per practice (``practices/``, linked from ``report.html``)
+        whenever the inputs hold the claims panel and the practices.
 
     Returns
     -------
@@ -470,7 +552,9 @@ def run_report(config: str | Path, out: str | Path, *, progress: bool | None = N
     ------
     DataValidationError, IdentifierError, SpecificationError
         When an input or the configuration is not acceptable (the problems of all
-        inputs at once); the previous report, if any, is left as it was.
+        inputs at once), or ``practice`` is not a practice of the practices table (the
+        message lists the known ids) or the inputs hold no claims panel; the previous
+        report, if any, is left as it was.
     OutputFolderError
         When ``out`` is a file, a folder holding anything a kbz report did not write, or
         is or contains the working directory, the configuration or an input; raised
@@ -484,24 +568,45 @@ def run_report(config: str | Path, out: str | Path, *, progress: bool | None = N
     from kbz_eval.report.output import ReportFolder
 
     cfg = load_config(config, backend=backend)
+    if practice is not None and not (isinstance(practice, str) and practice):
+        raise SpecificationError(
+            f"The value for `practice` must be a practice id (a non-empty string), but "
+            f"{practice!r} was passed.")
+    if practice is not None and not pages_possible(cfg.inputs):
+        raise SpecificationError(
+            f"{cfg.path}: a practice page needs the claims panel (claim_lines and "
+            "insured_periods, or person_years) and practices in [inputs]; the inputs are "
+            f"{sorted(cfg.inputs)}.")
+    full_inputs = dict(cfg.inputs)
+    if practice is not None:  # a practice page reads only what it shows
+        cfg = dataclasses.replace(cfg, inputs={
+            t: p for t, p in cfg.inputs.items() if t in PAGE_INPUTS})
     protected = {
         "the working directory": Path.cwd(),
         "the configuration file": cfg.path,
-        **{f"the input for '{t}'": p for t, p in cfg.inputs.items()},
+        **{f"the input for '{t}'": p for t, p in full_inputs.items()},
         **{f"the mapping for '{t}'": p for t, p in cfg.mappings.items()},
     }
     if cfg.open_data_folder is not None:
         protected["the open data folder"] = cfg.open_data_folder
-    input_folders = [p for p in cfg.inputs.values() if p.is_dir()]
+    input_folders = [p for p in full_inputs.values() if p.is_dir()]
     if cfg.open_data_folder is not None:
         input_folders.append(cfg.open_data_folder)
     folder = ReportFolder(out, protected=protected, input_folders=input_folders)
-    n_steps = len(cfg.inputs) + 2 + sum(
-        all(n in cfg.inputs or n == "person_years" for n in a.needs) for a in ANALYSES)
+    pages = pages_possible(cfg.inputs)
+    if practice is not None:  # reading, the panel (on the engine), the page, the manifest
+        n_steps = len(cfg.inputs) + 2 + int(uses_engine(cfg))
+    else:
+        n_steps = len(cfg.inputs) + 2 + int(pages) + int(_open_data_found(cfg)) + sum(
+            all(n in cfg.inputs or n == "person_years" for n in a.needs)
+            for a in ANALYSES)
     tracker = Progress(n_steps, enabled=progress)
     with folder:
         assert folder.work is not None
-        _build(cfg, folder.work, tracker)
+        if practice is None:
+            _build(cfg, folder.work, tracker)
+        else:
+            _build(cfg, folder.work, tracker, practice=practice)
         folder.commit()
     tracker.finish()
     return Path(out)

@@ -60,6 +60,18 @@ PHRASES: dict[str, str] = {
     "treated": "behandeld",
     "wave": "meting",
     "year": "jaar",
+    "expected (age band × sex)": "verwacht (leeftijd × geslacht)",
+    "observed / expected": "werkelijk / verwacht",
+    "target": "doel",
+    "95% limits": "95%-grenzen",
+    "99.8% limits": "99,8%-grenzen",
+    "Practices against all practices, all years":
+        "Praktijken tegenover alle praktijken, alle jaren",
+    "practice (sorted by shrunken O/E)": "praktijk (gesorteerd op gekrompen W/V)",
+    "KBZ practices: shrunken O/E": "KBZ-praktijken: gekrompen W/V",
+    "control practices: shrunken O/E": "controlepraktijken: gekrompen W/V",
+    "KBZ practices: own O/E, interval": "KBZ-praktijken: eigen W/V, interval",
+    "control practices: own O/E, interval": "controlepraktijken: eigen W/V, interval",
 }
 
 #: Patterns for labels that carry names or numbers.
@@ -76,6 +88,11 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (r"^Cost per insured year: (.+) \((direct|indirect|crude)\)$",
      r"Kosten per verzekerdejaar: \1 (\2)"),
     (r"^Risk-adjusted (.+)$", r"Gecorrigeerd voor risico: \1"),
+    (r"^Funnel plot: observed / expected (.+) \(age band × sex\) in (\d{4})$",
+     r"Trechterdiagram: werkelijk / verwacht \1 (leeftijd × geslacht) in \2"),
+    (r"^observed / expected (.+) \(95% intervals\)$",
+     r"werkelijk / verwacht \1 (95%-intervallen)"),
+    (r"^mean of all practices \(([\d.]+)\)$", r"gemiddelde van alle praktijken (\1)"),
     (r"^Spread of (.+) across practices$", r"Spreiding van \1 tussen praktijken"),
     (r"^(.+) vs (.+) \(95% CI on assumed n\)$", r"\1 tegenover \2 (95%-BI bij aangenomen n)"),
     (r"^(.+) change minus reference change \(percentage points; plain difference\)$",

@@ -1,0 +1,347 @@
+"""Drawing for the page of one practice (:mod:`kbz_eval.report.practice_pages`).
+
+The page shows one practice among the others: the practice is highlighted and named,
+the other practices are drawn without names (unless the data give them a label). Every
+function draws exactly the frame it is given — the page's figure data, already
+small-cell suppressed and anonymised by the report — takes ``ax=None`` and returns the
+Axes. Labels are English; the report translates them.
+
+The funnel, ranking and indicator figures come in two layers, so that a report with
+many pages draws the layer shared by every page once: ``draw_*_base`` draws what is the
+same on every page (all practices alike, the limits, the legend) and ``draw_*_own`` the
+practice of the page on top, returning its artists. ``plot_practice_*`` draws both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kbz_eval.plotting import get_ax
+
+#: The practice of the page.
+OWN_STYLE = {"color": "#e67e22", "edgecolor": "black", "label": "this practice"}
+#: The practices, by group (the practice of the page is drawn like them, then on top).
+GROUP_STYLE = {
+    "kbz": {"color": "#c0392b", "marker": "o", "label": "KBZ practices"},
+    "control": {"color": "#2c3e50", "marker": "s", "label": "control practices"},
+}
+_GROUP_DEFAULT = {"color": "#7f8c8d", "marker": "^", "label": "practices"}
+#: Funnel curves of the page (series name -> style).
+CURVE_STYLE = {
+    "target": {"color": "grey", "linestyle": "-", "linewidth": 1.0, "label": "target"},
+    "lower_95": {"color": "#e67e22", "linestyle": "--", "linewidth": 1.1,
+                 "label": "95% limits"},
+    "upper_95": {"color": "#e67e22", "linestyle": "--", "linewidth": 1.1,
+                 "label": "_nolegend_"},
+    "lower_998": {"color": "#1f77b4", "linestyle": "-", "linewidth": 1.1,
+                  "label": "99.8% limits"},
+    "upper_998": {"color": "#1f77b4", "linestyle": "-", "linewidth": 1.1,
+                  "label": "_nolegend_"},
+}
+#: The peers' lines of a trend chart.
+PEER_STYLE = {
+    "kbz_peers": {"color": "#c0392b", "marker": "o", "label": "KBZ peers (other practices)"},
+    "control_peers": {"color": "#2c3e50", "marker": "s",
+                      "label": "control peers (other practices)"},
+}
+
+
+def _group(group: str) -> dict[str, Any]:
+    return dict(GROUP_STYLE.get(group, _GROUP_DEFAULT))
+
+
+def _floats(frame: pd.DataFrame, column: str) -> np.ndarray:
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+
+
+def _own_handle(marker: str = "*") -> Any:
+    """A legend entry for the practice of the page (drawn by a ``draw_*_own``)."""
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], linestyle="none", marker=marker, markersize=11,
+                  color=OWN_STYLE["color"], markeredgecolor=OWN_STYLE["edgecolor"],
+                  label=OWN_STYLE["label"])
+
+
+def _own(data: pd.DataFrame) -> np.ndarray:
+    return data["own"].to_numpy(dtype=bool) if "own" in data.columns else np.zeros(
+        len(data), dtype=bool)
+
+
+# --------------------------------------------------------------------------- funnel
+def draw_funnel_base(data: pd.DataFrame, ax: Any = None) -> Any:
+    """The funnel layer shared by every page: the limits, every practice as a point of
+    its group, the labels of the practices other than the page's, axis labels and the
+    legend (with an entry for the practice of the page).
+
+    Parameters
+    ----------
+    data
+        The page's funnel data: ``series`` (a group — ``"kbz"``, ``"control"``, ... —
+        for a practice's point, or a curve of :data:`CURVE_STYLE`), ``x`` (size:
+        expected count), ``y`` (observed / expected), ``own`` (the practice of the
+        page) and ``label`` (text next to a point; empty for none).
+    ax
+        Axes to draw on; a new figure when ``None``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One line per curve and one marker-only line per group (``gid`` = the series
+        name), one annotation per label of a practice other than the page's.
+    """
+    ax = get_ax(ax)
+    for series, style in CURVE_STYLE.items():
+        sub = data[data["series"] == series]
+        if len(sub):
+            ax.plot(_floats(sub, "x"), _floats(sub, "y"), gid=series, zorder=1, **style)
+    points = data[~data["series"].isin(list(CURVE_STYLE))]
+    for group in dict.fromkeys(points["series"]):
+        sub = points[points["series"] == group]
+        ax.plot(_floats(sub, "x"), _floats(sub, "y"), linestyle="none", markersize=6,
+                alpha=0.6, gid=str(group), zorder=2, **_group(str(group)))
+    own = _own(points)
+    for row in points[~own & (points["label"].astype(str) != "")].itertuples(index=False):
+        ax.annotate(str(row.label), (float(row.x), float(row.y)), xytext=(6, 6),
+                    textcoords="offset points", fontsize=8, gid="label")
+    ax.set_xlabel("expected (age band × sex)")
+    ax.set_ylabel("observed / expected")
+    handles, _ = ax.get_legend_handles_labels()
+    ax.legend(handles=[*handles, _own_handle()], frameon=False, fontsize=8, loc="best")
+    return ax
+
+
+def draw_funnel_own(data: pd.DataFrame, ax: Any) -> list[Any]:
+    """The practice of the page (rows with ``own``) as a large star with its label, on
+    top of :func:`draw_funnel_base`; returns the artists drawn (``gid="own"``)."""
+    sub = data[_own(data)]
+    x, y = _floats(sub, "x"), _floats(sub, "y")
+    artists = [ax.plot(x, y, linestyle="none", marker="*", markersize=17,
+                       color=OWN_STYLE["color"], markeredgecolor=OWN_STYLE["edgecolor"],
+                       gid="own", zorder=4)[0]]
+    for xi, yi, label in zip(x, y, sub["label"].astype(str), strict=True):
+        if label and np.isfinite(xi) and np.isfinite(yi):
+            artists.append(ax.annotate(label, (xi, yi), xytext=(8, 8),
+                                       textcoords="offset points", fontsize=9,
+                                       fontweight="bold", gid="own_label", zorder=5))
+    return artists
+
+
+def plot_practice_funnel(data: pd.DataFrame, ax: Any = None) -> Any:
+    """One practice in the funnel plot of all practices: :func:`draw_funnel_base` and
+    :func:`draw_funnel_own`. Returns the Axes."""
+    ax = draw_funnel_base(data, ax)
+    draw_funnel_own(data, ax)
+    return ax
+
+
+# --------------------------------------------------------------------------- ranking
+def _bars(ax: Any, sub: pd.DataFrame, *, color: str, marker: str, size: float,
+          width: float, filled: bool, gid: str) -> list[Any]:
+    y = _floats(sub, "position")
+    return [
+        ax.hlines(y, _floats(sub, "ci_lower"), _floats(sub, "ci_upper"), color=color,
+                  linewidth=width, gid=f"interval_{gid}", zorder=2),
+        ax.plot(_floats(sub, "estimate"), y, linestyle="none", marker=marker,
+                markersize=size, color=color, markeredgecolor=color,
+                markerfacecolor=color if filled else "white", gid=f"estimate_{gid}",
+                zorder=3)[0],
+        ax.plot(_floats(sub, "shrunken"), y, linestyle="none", marker="D",
+                markersize=size * 0.7, color=color, gid=f"shrunken_{gid}", zorder=3)[0],
+    ]
+
+
+def draw_ranking_base(data: pd.DataFrame, ax: Any = None, *,
+                      pooled: float | None = None) -> Any:
+    """The caterpillar layer shared by every page: every practice shown, by group —
+    own O/E (hollow marker) with its interval and the shrunken O/E (diamond) — at its
+    ``position``, the tick labels of the practices other than the page's, a dotted
+    line at 1 and a dashed one at the mean of all practices.
+
+    Parameters
+    ----------
+    data
+        The page's ranking data, one row per practice shown: ``position`` (y, 0 at the
+        bottom), ``label`` (empty for an unnamed practice), ``group``, ``own``,
+        ``estimate``, ``ci_lower``, ``ci_upper`` and ``shrunken``.
+    ax
+        Axes to draw on; a new figure when ``None``.
+    pooled
+        The mean O/E of all practices, when known.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Per group a ``hlines`` collection of intervals (``gid="interval_<group>"``),
+        the own O/E and the shrunken O/E as marker-only lines.
+    """
+    ax = get_ax(ax)
+    for group in dict.fromkeys(data["group"]):
+        style = _group(str(group))
+        _bars(ax, data[data["group"] == group], color=style["color"],
+              marker=style["marker"], size=5, width=1.0, filled=False, gid=str(group))
+        ax.plot([], [], linestyle="-", marker=style["marker"], color=style["color"],
+                markerfacecolor="white", label=f"{style['label']}: own O/E, interval")
+    own = _own(data)
+    ax.set_yticks(_floats(data, "position"))
+    ax.set_yticklabels(["" if mine else str(label)
+                        for label, mine in zip(data["label"], own, strict=True)])
+    ax.set_ylim(-0.7, max(len(data), 1) - 0.3)
+    ax.axvline(1.0, color="grey", linestyle=":", linewidth=1)
+    if pooled is not None and np.isfinite(pooled):
+        ax.axvline(pooled, color="grey", linestyle="--", linewidth=1,
+                   label="mean of all practices")
+    ax.plot([], [], linestyle="none", marker="D", markersize=4, color="grey",
+            label="shrunken O/E")
+    handles, _ = ax.get_legend_handles_labels()
+    ax.legend(handles=[*handles, _own_handle()], frameon=False, fontsize=7, loc="best")
+    ax.set_xlabel("observed / expected (95% intervals)")
+    ax.set_ylabel("practices, by shrunken O/E")
+    return ax
+
+
+def draw_ranking_own(data: pd.DataFrame, ax: Any) -> list[Any]:
+    """The practice of the page (rows with ``own``) on top of
+    :func:`draw_ranking_base`: a thick interval, a star, its shrunken O/E and its name
+    beside the axis; returns the artists drawn."""
+    from matplotlib.transforms import blended_transform_factory
+
+    sub = data[_own(data)]
+    artists = _bars(ax, sub, color=OWN_STYLE["color"], marker="*", size=12, width=2.6,
+                    filled=True, gid="own")
+    where = blended_transform_factory(ax.transAxes, ax.transData)
+    for y, label in zip(_floats(sub, "position"), sub["label"].astype(str), strict=True):
+        if label:
+            artists.append(ax.text(-0.012, y, label, transform=where, ha="right",
+                                   va="center", fontsize=8, fontweight="bold",
+                                   gid="own_label"))
+    return artists
+
+
+def plot_practice_ranking(data: pd.DataFrame, ax: Any = None, *,
+                          pooled: float | None = None) -> Any:
+    """One practice in the caterpillar plot of all practices: :func:`draw_ranking_base`
+    and :func:`draw_ranking_own`. Returns the Axes."""
+    ax = draw_ranking_base(data, ax, pooled=pooled)
+    draw_ranking_own(data, ax)
+    return ax
+
+
+# --------------------------------------------------------------------------- indicator
+def draw_indicator_base(data: pd.DataFrame, ax: Any = None) -> Any:
+    """The indicator layer shared by every page: the spread of all practices per year
+    (range min–max thin, middle half q1–q3 thick, median tick) and the legend.
+
+    Parameters
+    ----------
+    data
+        The page's indicator data: ``year``, ``element`` (``"own"`` for the practice's
+        score, or ``"min"``, ``"q1"``, ``"median"``, ``"q3"``, ``"max"`` of all
+        practices) and ``value`` (percent). Missing values are not drawn.
+    ax
+        Axes to draw on; a new figure when ``None``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        Two ``vlines`` collections and a median scatter; the vertical axis spans the
+        spread (0–100 when no spread is shown).
+    """
+    ax = get_ax(ax)
+    spread = data[data["element"] != "own"].pivot_table(
+        index="year", columns="element", values="value", aggfunc="first", dropna=False)
+    for col in ("min", "q1", "median", "q3", "max"):
+        if col not in spread.columns:
+            spread[col] = np.nan
+    years = spread.index.to_numpy(dtype=float)
+    if len(spread):
+        ax.vlines(years, spread["min"].to_numpy(dtype=float),
+                  spread["max"].to_numpy(dtype=float), color="#7f8c8d", linewidth=1,
+                  label="practices: range")
+        ax.vlines(years, spread["q1"].to_numpy(dtype=float),
+                  spread["q3"].to_numpy(dtype=float), color="#7f8c8d", linewidth=6,
+                  alpha=0.45, label="practices: middle half")
+        ax.scatter(years, spread["median"].to_numpy(dtype=float), marker="_", s=220,
+                   color="#2c3e50", label="practices: median", zorder=3)
+    low, high = np.nanmin(spread[["min"]].to_numpy(dtype=float), initial=np.inf), \
+        np.nanmax(spread[["max"]].to_numpy(dtype=float), initial=-np.inf)
+    if np.isfinite(low) and np.isfinite(high):
+        pad = max(2.0, 0.08 * (high - low))
+        ax.set_ylim(max(0.0, low - pad), min(100.0, high + pad))
+    else:
+        ax.set_ylim(0.0, 100.0)
+    all_years = sorted({int(y) for y in pd.to_numeric(data["year"], errors="coerce")
+                        .dropna()})
+    ax.set_xticks([float(y) for y in all_years])
+    ax.set_xticklabels([str(y) for y in all_years])
+    ax.set_xlim(min(all_years, default=0) - 0.5, max(all_years, default=0) + 0.5)
+    ax.set_xlabel("year")
+    ax.set_ylabel("score (% of maximum)")
+    handles, _ = ax.get_legend_handles_labels()
+    ax.legend(handles=[*handles, _own_handle()], frameon=False, fontsize=7, loc="best")
+    return ax
+
+
+def draw_indicator_own(data: pd.DataFrame, ax: Any) -> list[Any]:
+    """The practice's own scores (``element="own"``) as a line with stars on top of
+    :func:`draw_indicator_base`; returns the artists drawn (``gid="own"``)."""
+    own = data[data["element"] == "own"].sort_values("year")
+    return [ax.plot(_floats(own, "year"), _floats(own, "value"), color=OWN_STYLE["color"],
+                    marker="*", markersize=12, markeredgecolor=OWN_STYLE["edgecolor"],
+                    linewidth=1.5, gid="own", zorder=4)[0]]
+
+
+def plot_practice_indicator(data: pd.DataFrame, ax: Any = None) -> Any:
+    """One practice's indicator scores against the spread of all practices:
+    :func:`draw_indicator_base` and :func:`draw_indicator_own`. Returns the Axes."""
+    ax = draw_indicator_base(data, ax)
+    draw_indicator_own(data, ax)
+    return ax
+
+
+# --------------------------------------------------------------------------- trends
+def plot_practice_trend(data: pd.DataFrame, ax: Any = None) -> Any:
+    """One practice's XmR chart of one indicator, with the KBZ and control peers.
+
+    Parameters
+    ----------
+    data
+        ``PracticeTrendsResult.plot_data(practice=..., indicator=...)`` (suppressed):
+        ``series`` (``"practice"``, ``"kbz_peers"``, ``"control_peers"``), ``year``,
+        ``value``, ``segment``, ``centre``, ``lower``, ``upper``, ``variation``.
+    ax
+        Axes to draw on; a new figure when ``None``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        What :func:`kbz_eval.plotting.spc.draw_chart` draws for the practice (values,
+        centre and limits per segment, special-cause points), then one dotted line per
+        peer group present; no legend (a page shares one legend between its charts).
+    """
+    from kbz_eval.plotting.spc import draw_chart
+
+    ax = get_ax(ax)
+    own = data[data["series"] == "practice"].sort_values("year", kind="stable")
+    draw_chart(ax, own["year"].to_numpy(dtype=float), own.reset_index(drop=True),
+               label="this practice")
+    for series, style in PEER_STYLE.items():
+        sub = data[data["series"] == series].sort_values("year", kind="stable")
+        if len(sub):
+            ax.plot(_floats(sub, "year"), _floats(sub, "value"), linestyle=":",
+                    linewidth=1.2, markersize=3, zorder=1, **style)
+    years = sorted({int(y) for y in pd.to_numeric(data["year"], errors="coerce").dropna()})
+    ax.set_xticks([float(y) for y in years])
+    ax.set_xticklabels([str(y) for y in years])
+    ax.set_xlabel("year")
+    ax.set_ylabel("per insured year")
+    return ax
+
+
+__all__ = ["CURVE_STYLE", "GROUP_STYLE", "OWN_STYLE", "PEER_STYLE", "draw_funnel_base",
+           "draw_funnel_own", "draw_indicator_base", "draw_indicator_own",
+           "draw_ranking_base", "draw_ranking_own", "plot_practice_funnel",
+           "plot_practice_indicator", "plot_practice_ranking", "plot_practice_trend"]
