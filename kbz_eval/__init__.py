@@ -50,6 +50,7 @@ _LAZY = {
     "practice_ranking": "kbz_eval.estimators.ranking",
     "expected_by_regression": "kbz_eval.estimators.case_mix",
     "staggered_did": "kbz_eval.estimators.staggered",
+    "trend_break": "kbz_eval.estimators.trend_break",
 }
 
 # names that are whole modules (``kbz.tables``, ``kbz.open_data``), not functions
