@@ -51,6 +51,10 @@ _LAZY = {
     "expected_by_regression": "kbz_eval.estimators.case_mix",
     "staggered_did": "kbz_eval.estimators.staggered",
     "trend_break": "kbz_eval.estimators.trend_break",
+    "mde_two_by_two": "kbz_eval.estimators.power",
+    "mde_staggered": "kbz_eval.estimators.power",
+    "icc_from_panel": "kbz_eval.estimators.power",
+    "rollout_sample": "kbz_eval.synth.rollout",
 }
 
 # names that are whole modules (``kbz.tables``, ``kbz.open_data``), not functions
