@@ -115,8 +115,14 @@ def test_engine_settings_are_read_and_checked(sample, tmp_path):
     assert cfg.engine.backend == "duckdb" and cfg.engine.memory_limit == "2GB"
     assert cfg.engine.threads == 1 and cfg.engine.temp_directory == (tmp_path / "spill")
     assert load_config(cfg.path, backend="spark").engine.backend == "pyspark"
+    assert cfg.engine.spark_master == "local[*]"
+    for master in ("local[2]", "local", "spark://spark-master:7077"):
+        path = _config(tmp_path, sample, engine=f'[engine]\nspark_master = "{master}"')
+        assert load_config(path).engine.spark_master == master
     for bad, match in [('backend = "polars"', "backend"), ("threads = 0", "threads"),
-                       ('memory_limit = "lots"', "memory_limit"), ("workers = 2", "unknown")]:
+                       ('memory_limit = "lots"', "memory_limit"), ("workers = 2", "unknown"),
+                       ('spark_master = "local[0]"', "spark_master"),
+                       ('spark_master = "my laptop"', "spark_master")]:
         path = _config(tmp_path, sample, engine=f"[engine]\n{bad}")
         with pytest.raises(SpecificationError, match=match):
             load_config(path)
@@ -159,11 +165,21 @@ def _java() -> bool:
 @pytest.mark.spark
 @pytest.mark.skipif(not _java(), reason="no Java runtime for PySpark")
 def test_the_same_report_runs_on_spark(sample, tmp_path, single_file_report):
-    """The report on a local Spark session (one JVM, a task thread per core) writes the
-    same panel-based tables as on DuckDB, from the folder of Parquet parts."""
+    """The report on a local Spark session with two executor threads (``spark_master =
+    "local[2]"``: tasks of every stage run in parallel) writes the same panel-based
+    tables as on DuckDB, from the folder of Parquet parts."""
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:  # a session of another test file: start our own
+        active.stop()
     out = run_report(_config(tmp_path, sample, claims="claim_parts",
-                             engine='[engine]\nbackend = "spark"'),
+                             engine='[engine]\nbackend = "spark"\n'
+                                    'spark_master = "local[2]"'),
                      tmp_path / "spark", progress=False)
+    session = SparkSession.getActiveSession()
+    assert session is not None and session.sparkContext.master == "local[2]"
+    assert session.sparkContext.defaultParallelism == 2
     assert _tables(out) == _tables(single_file_report)
     quality = pd.read_csv(out / "data_quality.csv")
     assert (quality["table"] == "claim_lines").any()

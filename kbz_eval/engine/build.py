@@ -432,7 +432,8 @@ def _check_options(*, backend: Any, year_rule: Any, exclude_codes: Any, output: 
 
 def connect_backend(backend: Backend = "duckdb", *, threads: int | None = None,
                     memory_limit: str | None = None,
-                    temp_directory: str | Path | None = None) -> Any:
+                    temp_directory: str | Path | None = None,
+                    spark_master: str = "local[*]") -> Any:
     """A new engine connection with the settings :func:`build_panel` would use.
 
     Parameters
@@ -441,6 +442,9 @@ def connect_backend(backend: Backend = "duckdb", *, threads: int | None = None,
         ``"duckdb"`` or ``"pyspark"``.
     threads, memory_limit, temp_directory
         DuckDB settings (see :func:`build_panel`).
+    spark_master
+        Spark master URL of a new session (``local[*]``, ``local[2]``,
+        ``spark://host:7077``); an active session with another master is reused.
 
     Returns
     -------
@@ -450,11 +454,12 @@ def connect_backend(backend: Backend = "duckdb", *, threads: int | None = None,
     _check_options(backend=backend, year_rule="start_date", exclude_codes=(),
                    output="ibis", return_report=False, threads=threads)
     return _connect(backend, None, threads=threads, memory_limit=memory_limit,
-                    temp_directory=temp_directory)
+                    temp_directory=temp_directory, spark_master=spark_master)
 
 
 def _connect(backend: str, con: Any, *sources: Any, threads: int | None,
-             memory_limit: str | None, temp_directory: str | Path | None) -> Any:
+             memory_limit: str | None, temp_directory: str | Path | None,
+             spark_master: str = "local[*]") -> Any:
     if con is None:
         found = [s._find_backend() for s in sources if isinstance(s, ir.Table)]
         con = found[0] if found else None
@@ -484,7 +489,7 @@ def _connect(backend: str, con: Any, *sources: Any, threads: int | None,
     # a local session sized for one machine: few shuffle partitions (Spark's default of
     # 200 is meant for clusters), Arrow for pandas input, no UI or progress bars
     session = (
-        SparkSession.builder.master("local[*]")
+        SparkSession.builder.master(spark_master)
         .appName("kbz_eval")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")

@@ -39,6 +39,8 @@ Example (``kbz.toml`` at the repository root runs the embedded synthetic sample)
     memory_limit = "3GB"          # DuckDB: beyond it, work spills to temp_directory
     threads = 2                   # DuckDB worker threads (default: all cores)
     temp_directory = "/scratch"   # DuckDB spill folder (default: the system temp folder)
+    spark_master = "local[*]"     # Spark: "local[N]" executor threads, or a cluster's
+                                  # "spark://host:7077" (default local[*])
 
 Claim lines and insured periods may be a file, a folder or a glob of Parquet/CSV files;
 they are validated and turned into the panel by the engine, never read into pandas.
@@ -46,6 +48,7 @@ they are validated and turned into the panel by the engine, never read into pand
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +62,7 @@ LANGUAGES = ("en", "nl")
 _SECTIONS = {"report", "inputs", "mappings", "analysis", "groups", "primary", "engine",
              "practice_pages"}
 _PRACTICE_PAGE_KEYS = {"label_others"}
-_ENGINE_KEYS = {"backend", "memory_limit", "threads", "temp_directory"}
+_ENGINE_KEYS = {"backend", "memory_limit", "threads", "temp_directory", "spark_master"}
 #: Engine backend names accepted in ``[engine] backend`` and ``--backend``.
 BACKEND_NAMES = {"duckdb": "duckdb", "spark": "pyspark", "pyspark": "pyspark"}
 #: Tables the engine reads straight from their files (file, folder or glob).
@@ -92,12 +95,16 @@ class EngineConfig:
         ``"duckdb"`` or ``"pyspark"``.
     memory_limit, threads, temp_directory
         DuckDB settings; ``None`` leaves DuckDB's defaults.
+    spark_master
+        The Spark master URL for ``backend = "spark"`` (``local[*]``, ``local[2]``,
+        ``spark://host:7077``).
     """
 
     backend: str = "duckdb"
     memory_limit: str | None = None
     threads: int | None = None
     temp_directory: Path | None = None
+    spark_master: str = "local[*]"
 
 
 @dataclass(frozen=True)
@@ -187,8 +194,15 @@ def _engine(raw: dict[str, Any], base: Path, path: Path, backend: str | None) ->
             f"{path}: [engine] memory_limit must be a size such as \"3GB\", but {memory!r} "
             "was passed.")
     temp = section.get("temp_directory")
+    master = section.get("spark_master", "local[*]")
+    if not (isinstance(master, str) and re.fullmatch(
+            r"local(\[(\*|[1-9][0-9]*)\])?|(spark|yarn|k8s)(://\S+)?", master.strip())):
+        raise SpecificationError(
+            f"{path}: [engine] spark_master must be a Spark master URL such as "
+            f"\"local[2]\" or \"spark://host:7077\", but {master!r} was passed.")
     return EngineConfig(backend=BACKEND_NAMES[name], memory_limit=memory, threads=threads,
-                        temp_directory=(base / temp).resolve() if temp else None)
+                        temp_directory=(base / temp).resolve() if temp else None,
+                        spark_master=master.strip())
 
 
 def _practice_pages(raw: dict[str, Any], path: Path) -> PracticePagesConfig:

@@ -52,7 +52,8 @@ class EngineInputs:
             parent.mkdir(parents=True, exist_ok=True)
         self.scratch = Path(tempfile.mkdtemp(prefix="kbz_eval_panel_", dir=parent))
         self.con = connect_backend(e.backend, threads=e.threads, memory_limit=e.memory_limit,
-                                   temp_directory=self.scratch / "spill")
+                                   temp_directory=self.scratch / "spill",
+                                   spark_master=e.spark_master)
         if e.backend == "duckdb":  # the report prints its own progress, not DuckDB's bars
             self.con.raw_sql("SET enable_progress_bar = false")
         return self
