@@ -521,3 +521,13 @@ def test_planted_outlier_is_flagged_and_a_null_practice_at_about_the_nominal_rat
     assert t["outlier_998"].tolist() == fit.outlier_998[i].tolist()
     assert t["z_adjusted"].to_numpy() == pytest.approx(fit.z_adjusted[i], rel=EXACT)
     assert r.tables["dispersion"].iloc[0]["tau2"] == pytest.approx(fit.tau2[i, 0], rel=EXACT)
+
+
+def test_a_proportion_with_a_small_numerator_warns():
+    """For proportions the numerator (persons with the event) and its complement count
+    persons too: a unit with 8 of 400 persons warns, although 400 persons is plenty."""
+    units = pd.DataFrame({"unit": [f"P{i}" for i in range(8)],
+                          "observed": [8, 40, 44, 38, 41, 39, 42, 43],
+                          "denominator": [400] * 8, "n_persons": [400] * 8})
+    with pytest.warns(StatisticalWarning, match=r"numerator or its complement.*P0"):
+        funnel(units, kind="proportion")

@@ -613,6 +613,17 @@ def _messages(table: pd.DataFrame, kind: str, overdispersion: str, d: pd.Series
                    "outside than the nominal rate.")
     if table["n_persons"].notna().any():
         out.append(cc.sparse_cells_message(table.dropna(subset=["n_persons"]), ["unit"]))
+    if kind == "proportion":
+        # a proportion's numerator and its complement count persons too: either small
+        # makes the share disclosive (and near 0 or 1, unstable)
+        counts = pd.DataFrame({"unit": table["unit"], "smaller": np.minimum(
+            pd.to_numeric(table["observed"], errors="coerce"),
+            pd.to_numeric(table["size"], errors="coerce")
+            - pd.to_numeric(table["observed"], errors="coerce"))}).dropna()
+        message = cc.sparse_cells_message(counts, ["unit"], column="smaller")
+        if message is not None:
+            out.append(message.replace("cell(s) rest on fewer than",
+                                       "unit(s) have a numerator or its complement under"))
     return out
 
 
