@@ -275,3 +275,48 @@ def test_sums_bootstrap_switches_to_the_jackknife_for_many_units_and_agrees():
     assert (j["ci_lower"] + j["ci_upper"]) / 2 == pytest.approx(j["estimate"], rel=1e-12)
     assert 0 < j["p_value"] <= 1
     assert "jackknife" in jack.describe("BCa") and "999 replicates" in boot.describe("BCa")
+
+
+def test_jackknife_moments_equal_the_jackknife_over_every_unit():
+    """In jackknife mode only per-stratum moments of the leave-one-out values are kept
+    (memory independent of the number of units); the standard error, interval and p
+    equal :func:`jackknife_inference` over the full array of leave-one-out values to
+    1e-10 (relative), also with a term that is not finite for some units and across
+    several blocks of rows."""
+    from kbz_eval.stats import bootstrap as bs
+
+    rng = np.random.default_rng(3)
+    n = 2_500
+    strata = rng.integers(1, 4, n)
+    matrix = np.column_stack([rng.gamma(0.5, 300, n) * (rng.random(n) < 0.6),
+                              rng.uniform(0.2, 1, n), rng.poisson(2, n).astype(float)])
+    matrix[7] = [0, 0, 0]
+
+    t2 = matrix[:, 2].sum()
+
+    def statistic(s):
+        # the second column is not finite for units with 4 or more counts
+        return {"rate": s[:, 0] / s[:, 1],
+                "pair": np.column_stack([s[:, 2] / s[:, 1],
+                                         np.where(s[:, 2] <= t2 - 4, np.nan,
+                                                  s[:, 0] / s[:, 1])])}
+
+    old_block = bs._JACKKNIFE_BLOCK
+    bs._JACKKNIFE_BLOCK = 700  # several blocks
+    try:
+        boot = bs.SumsBootstrap(statistic, matrix, strata, n_boot=9, seed=1, interval="bca",
+                                jackknife_above=100)
+    finally:
+        bs._JACKKNIFE_BLOCK = old_block
+    assert boot.method == "jackknife" and boot.jackknife is None
+    total = matrix.sum(axis=0, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        full = statistic(total - matrix)
+    assert np.isnan(full["pair"][:, 1]).any() and np.isfinite(full["pair"][:, 1]).sum() > 100
+    for term, index, values in [("rate", (), full["rate"]),
+                                ("pair", (0,), full["pair"][:, 0]),
+                                ("pair", (1,), full["pair"][:, 1])]:
+        got = boot.infer(term, index, alpha=0.05)
+        want = bs.jackknife_inference(got["estimate"], values, strata, alpha=0.05)
+        for key in ("std_error", "ci_lower", "ci_upper", "p_value"):
+            assert got[key] == pytest.approx(want[key], rel=1e-10), (term, key)
