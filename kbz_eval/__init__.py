@@ -52,6 +52,8 @@ _LAZY = {
     "staggered_did": "kbz_eval.estimators.staggered",
     "trend_break": "kbz_eval.estimators.trend_break",
     "bacon_decomposition": "kbz_eval.estimators.bacon",
+    "balance": "kbz_eval.estimators.balance",
+    "comparison_units": "kbz_eval.estimators.balance",
     "pretrend_test": "kbz_eval.estimators.pretrends",
     "honest_sensitivity": "kbz_eval.estimators.pretrends",
     "mde_two_by_two": "kbz_eval.estimators.power",

@@ -18,7 +18,8 @@ health monitor), ``export`` (files).
 
 Public names: :func:`generate`, :func:`load_sample`, :func:`write_sample`,
 :data:`PLANTED` (the true effects), :data:`TARGETS` (the published figures),
-:data:`DEFAULT_SEED`, :func:`published_figures`.
+:data:`DEFAULT_SEED`, :func:`published_figures`, :data:`SAMPLE_NAMES`
+(``load_sample("rollout")`` gives the staggered roll-out of :mod:`kbz_eval.synth.rollout`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from kbz_eval.synth.surveys import (
 __all__ = [
     "DEFAULT_SEED",
     "PLANTED",
+    "SAMPLE_NAMES",
     "TARGETS",
     "generate",
     "load_sample",
@@ -227,20 +229,70 @@ def _cached_build() -> tuple[dict[str, pd.DataFrame], dict[str, Any]]:
     return _build(DEFAULT_SEED, calibrate=True)
 
 
-def load_sample() -> dict[str, pd.DataFrame]:
-    """The embedded synthetic sample: :func:`generate` with the default seed.
+#: Names of the samples :func:`load_sample` gives, the default first.
+SAMPLE_NAMES = ("overvecht", "rollout")
+
+
+def load_sample(name: str = "overvecht", *, seed: int | None = None
+                ) -> dict[str, pd.DataFrame]:
+    """A synthetic sample: the Overvecht evaluation (default) or the KBZ roll-out.
+
+    Parameters
+    ----------
+    name
+        ``"overvecht"`` (default): the embedded, calibrated Overvecht sample,
+        :func:`generate`. ``"rollout"``: the staggered roll-out of KBZ in five cities,
+        :func:`kbz_eval.synth.rollout.rollout_sample` with its default size.
+    seed
+        ``None`` (default): the sample's default seed (:data:`DEFAULT_SEED` for
+        Overvecht, :data:`kbz_eval.synth.rollout.DEFAULT_SEED` for the roll-out).
+        Otherwise a non-negative integer: another draw of the same design (Overvecht:
+        calibrated, as :func:`generate` with that seed).
 
     Returns
     -------
     dict of str to pandas.DataFrame
-        Fresh copies of the cached tables, so changing them does not change later calls.
+        ``"overvecht"``: the tables of :func:`generate` (fresh copies of the cached
+        tables for the default seed, so changing them does not change later calls).
+        ``"rollout"``: ``practices``, ``practice_years``, ``person_years`` and ``truth``
+        (the planted ATT(g, t)), each with ``attrs["synthetic"] = True`` and
+        ``attrs["note"]`` saying so.
+
+    Raises
+    ------
+    SpecificationError
+        If ``name`` is not one of :data:`SAMPLE_NAMES` or ``seed`` is not a
+        non-negative integer (the message names the parameter, the allowed values and
+        the value passed).
 
     Notes
     -----
-    Everything in it is synthetic; see :func:`generate` for what it holds, the planted
-    effects (:data:`PLANTED`) and the published figures it reproduces (:data:`TARGETS`).
+    Everything in them is synthetic; see :func:`generate` for what the Overvecht sample
+    holds, the planted effects (:data:`PLANTED`) and the published figures it
+    reproduces (:data:`TARGETS`), and :func:`kbz_eval.synth.rollout.rollout_sample` for
+    the roll-out.
+
+    Examples
+    --------
+    >>> import kbz_eval as kbz
+    >>> rollout = kbz.load_sample("rollout")             # doctest: +SKIP
+    >>> sorted(rollout)                                   # doctest: +SKIP
+    ['person_years', 'practice_years', 'practices', 'truth']
     """
-    return {name: frame.copy() for name, frame in _cached_build()[0].items()}
+    if not isinstance(name, str) or name not in SAMPLE_NAMES:
+        raise SpecificationError(
+            f"The value for `name` must be one of {list(SAMPLE_NAMES)}, but {name!r} was "
+            "passed."
+        )
+    if seed is not None:
+        seed = _check_seed(seed)
+    if name == "rollout":
+        from kbz_eval.synth import rollout
+
+        return rollout.rollout_sample(seed=rollout.DEFAULT_SEED if seed is None else seed)
+    if seed is not None and seed != DEFAULT_SEED:
+        return _build(seed, calibrate=True)[0]
+    return {table: frame.copy() for table, frame in _cached_build()[0].items()}
 
 
 def write_sample(out_dir: str | Path, *, seed: int = DEFAULT_SEED) -> list[Path]:
