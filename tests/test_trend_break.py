@@ -11,7 +11,6 @@ trend="n").fit(cov_type="oim")``.
 
 from __future__ import annotations
 
-import time as clock
 import warnings
 
 import matplotlib
@@ -347,7 +346,6 @@ def test_newey_west_coverage_of_the_level_change_over_ar1_series():
     fits take minutes: 0.917.)"""
     rng = np.random.default_rng(20261202)
     covered = {}
-    started = clock.perf_counter()
     for n, label in ((120, "long"), (12, "short")):
         b = n // 2
         x = _design(n, b)
@@ -362,10 +360,8 @@ def test_newey_west_coverage_of_the_level_change_over_ar1_series():
                 row = row.set_index("term").loc["level_change"]
                 hits += row["ci_lower"] <= -5.0 <= row["ci_upper"]
         covered[label] = hits / 300
-    elapsed = clock.perf_counter() - started
     assert COVERAGE_LONG[0] <= covered["long"] <= COVERAGE_LONG[1], covered
     assert COVERAGE_SHORT[0] <= covered["short"] <= COVERAGE_SHORT[1], covered
-    assert elapsed < 60, elapsed
 
 
 # =========================================================================== contract

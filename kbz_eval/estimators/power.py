@@ -30,6 +30,7 @@ from scipy import optimize, stats
 from kbz_eval.errors import SpecificationError, StatisticalWarning
 from kbz_eval.results import Result, tidy_frame
 from kbz_eval.stats.options import check_alpha, check_option, check_seed
+from kbz_eval.stats.options import check_int as _check_int
 
 #: Reference distribution of the test statistic: normal, or Student t with
 #: ``practices - 2`` degrees of freedom (honest with few practices).
@@ -143,16 +144,6 @@ def _check_count(name: str, value: Any, minimum: int) -> np.ndarray:
             f"non-empty sequence of such integers), but {value!r} was passed."
         )
     return arr.astype(np.int64)
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    """A single integer of at least ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise SpecificationError(
-            f"The value for `{name}` must be an integer of at least {minimum}, but "
-            f"{value!r} was passed."
-        )
-    return int(value)
 
 
 def _check_number(name: str, value: Any, *, low: float, high: float | None,

@@ -243,6 +243,12 @@ _RULE_WORDS = {
 }
 
 
+def year_ranges(years: Sequence[int]) -> str:
+    """``"2013–2015, 2017"``: the years sorted, consecutive years shown as a range."""
+    ordered = sorted(int(y) for y in years)
+    return _ranges(ordered, ordered)
+
+
 def _ranges(labels: Sequence[Any], positions: Sequence[int]) -> str:
     """``"2013–2015, 2016"``: consecutive positions shown as a range."""
     out, start = [], 0
@@ -914,4 +920,4 @@ def _practice_method(opts: XmrOptions, population: str, rebase_text: str) -> str
 
 
 __all__ = ["KBZ_START", "PEER_GROUPS", "PracticeTrendsResult", "SERIES_COLUMNS",
-           "XmrResult", "practice_trends", "xmr"]
+           "XmrResult", "practice_trends", "xmr", "year_ranges"]

@@ -6,6 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+#: Colour, marker and legend label of KBZ and control practices in every figure.
+GROUP_STYLE: dict[str, dict[str, Any]] = {
+    "kbz": {"color": "#c0392b", "marker": "o", "label": "KBZ practices"},
+    "control": {"color": "#2c3e50", "marker": "s", "label": "control practices"},
+}
+
 
 def get_ax(ax: Any = None) -> Any:
     """``ax`` itself, or the Axes of a new figure when ``ax`` is ``None``."""

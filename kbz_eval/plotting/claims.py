@@ -10,12 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from kbz_eval.plotting import GROUP_STYLE as _GROUP_STYLE
 from kbz_eval.plotting import get_ax
-
-_GROUP_STYLE = {
-    "kbz": {"color": "#c0392b", "marker": "o", "label": "KBZ practices"},
-    "control": {"color": "#2c3e50", "marker": "s", "label": "control practices"},
-}
 
 
 def plot_dbc_index(result: Any, ax: Any = None) -> Any:

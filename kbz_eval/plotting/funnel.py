@@ -8,15 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from kbz_eval.plotting import get_ax
+from kbz_eval.plotting import GROUP_STYLE, get_ax
 
-_POINTS = {
-    "kbz": {"color": "#c0392b", "marker": "o", "label": "KBZ practices"},
-    "control": {"color": "#2c3e50", "marker": "s", "label": "control practices"},
-    "units": {"color": "#2c3e50", "marker": "o", "label": "units"},
-}
+_POINTS = {**GROUP_STYLE, "units": {"color": "#2c3e50", "marker": "o", "label": "units"}}
 _OTHER_MARKERS = ("^", "D", "v", "P", "X")
-_CURVES = {
+#: Style of each funnel curve (series name of the plot data).
+CURVES = {
     "target": {"color": "grey", "linestyle": "-", "linewidth": 1.0, "label": "target"},
     "lower_95": {"color": "#e67e22", "linestyle": "--", "linewidth": 1.2,
                  "label": "95% limits"},
@@ -55,12 +52,12 @@ def plot_funnel(result: Any, ax: Any = None) -> Any:
     """
     ax = get_ax(ax)
     data = result.plot_data()
-    curves = [s for s in _CURVES if s in set(data["series"])]
-    points = [s for s in dict.fromkeys(data["series"]) if s not in _CURVES]
+    curves = [s for s in CURVES if s in set(data["series"])]
+    points = [s for s in dict.fromkeys(data["series"]) if s not in CURVES]
     for series in curves:
         sub = data[data["series"] == series]
         ax.plot(sub["size"].to_numpy(dtype=float), sub["value"].to_numpy(dtype=float),
-                gid=series, zorder=1, **_CURVES[series])
+                gid=series, zorder=1, **CURVES[series])
     for i, series in enumerate(points):
         sub = data[data["series"] == series]
         style = dict(_POINTS.get(series, {"color": f"C{i + 2}",
@@ -68,7 +65,7 @@ def plot_funnel(result: Any, ax: Any = None) -> Any:
                                           "label": str(series)}))
         ax.plot(sub["size"].to_numpy(dtype=float), sub["value"].to_numpy(dtype=float),
                 linestyle="none", markersize=6, gid=series, zorder=3, **style)
-    flagged = data[data["outlier"] & ~data["series"].isin(list(_CURVES))]
+    flagged = data[data["outlier"] & ~data["series"].isin(list(CURVES))]
     if len(flagged):
         ax.plot(flagged["size"].to_numpy(dtype=float), flagged["value"].to_numpy(dtype=float),
                 linestyle="none", marker="o", markersize=12, markerfacecolor="none",
@@ -86,4 +83,4 @@ def plot_funnel(result: Any, ax: Any = None) -> Any:
     return ax
 
 
-__all__ = ["plot_funnel"]
+__all__ = ["CURVES", "plot_funnel"]

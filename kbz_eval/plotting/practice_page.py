@@ -19,28 +19,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kbz_eval.plotting import get_ax
+from kbz_eval.plotting import GROUP_STYLE, get_ax
+from kbz_eval.plotting.funnel import CURVES
 
 #: The practice of the page.
 OWN_STYLE = {"color": "#e67e22", "edgecolor": "black", "label": "this practice"}
-#: The practices, by group (the practice of the page is drawn like them, then on top).
-GROUP_STYLE = {
-    "kbz": {"color": "#c0392b", "marker": "o", "label": "KBZ practices"},
-    "control": {"color": "#2c3e50", "marker": "s", "label": "control practices"},
-}
+#: Practices of neither group (KBZ and control practices: GROUP_STYLE; the practice of
+#: the page is drawn like its group, then on top).
 _GROUP_DEFAULT = {"color": "#7f8c8d", "marker": "^", "label": "practices"}
-#: Funnel curves of the page (series name -> style).
-CURVE_STYLE = {
-    "target": {"color": "grey", "linestyle": "-", "linewidth": 1.0, "label": "target"},
-    "lower_95": {"color": "#e67e22", "linestyle": "--", "linewidth": 1.1,
-                 "label": "95% limits"},
-    "upper_95": {"color": "#e67e22", "linestyle": "--", "linewidth": 1.1,
-                 "label": "_nolegend_"},
-    "lower_998": {"color": "#1f77b4", "linestyle": "-", "linewidth": 1.1,
-                  "label": "99.8% limits"},
-    "upper_998": {"color": "#1f77b4", "linestyle": "-", "linewidth": 1.1,
-                  "label": "_nolegend_"},
-}
+#: Funnel curves of the page (series name -> style): those of the report's funnel.
+CURVE_STYLE = CURVES
 #: The peers' lines of a trend chart.
 PEER_STYLE = {
     "kbz_peers": {"color": "#c0392b", "marker": "o", "label": "KBZ peers (other practices)"},

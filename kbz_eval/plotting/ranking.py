@@ -11,13 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from kbz_eval.plotting import get_ax
-
-#: Colour and marker per group (the same colours as the other claims figures).
-GROUP_STYLE = {
-    "kbz": {"color": "#c0392b", "marker": "o", "label": "KBZ practices"},
-    "control": {"color": "#2c3e50", "marker": "s", "label": "control practices"},
-}
+from kbz_eval.plotting import GROUP_STYLE, get_ax
 
 
 def _style(group: str) -> dict[str, Any]:

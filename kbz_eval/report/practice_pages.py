@@ -805,14 +805,9 @@ def _money(value: float, lang: str) -> str:
 
 
 def _years_text(years: Sequence[int]) -> str:
-    years = sorted(int(y) for y in years)
-    out, start = [], 0
-    for i in range(1, len(years) + 1):
-        if i == len(years) or years[i] != years[i - 1] + 1:
-            out.append(str(years[start]) if i - 1 == start
-                       else f"{years[start]}–{years[i - 1]}")
-            start = i
-    return ", ".join(out)
+    from kbz_eval.estimators.practice_trends import year_ranges
+
+    return year_ranges(years)
 
 
 def trend_sentences(res: PracticeResults, practice: str, indicator: str,

@@ -129,6 +129,16 @@ def check_n_boot(n_boot: Any, *, minimum: int = MIN_N_BOOT,
     return int(n_boot)
 
 
+def check_int(name: str, value: Any, minimum: int) -> int:
+    """``value`` as an integer of at least ``minimum`` (``bool`` is refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise SpecificationError(
+            f"The value for `{name}` must be an integer of at least {minimum}, but "
+            f"{value!r} was passed."
+        )
+    return int(value)
+
+
 def check_seed(seed: Any) -> int | None:
     """``seed`` as a non-negative integer or ``None``."""
     if seed is not None and (
@@ -146,5 +156,5 @@ __all__ = [
     "Population", "PracticeMethod", "Reference", "Sandwich", "WeightType", "allowed",
     "PlaceboStatistic",
     "RandomIntercept", "WildBootstrap",
-    "check_alpha", "check_n_boot", "check_option", "check_seed",
+    "check_alpha", "check_int", "check_n_boot", "check_option", "check_seed",
 ]
