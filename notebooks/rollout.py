@@ -190,9 +190,12 @@ print(len(caught), "warning(s)")
 
 # %% [markdown]
 # In this synthetic sample parallel trends hold by construction, so any rejection is a
-# false alarm. Take the test as a rough check, not as proof either way: the early
-# cohorts have only a handful of practices, the test then rejects too often, and passing it
-# does not show that trends are parallel (such tests often have little power).
+# false alarm. The early event times rest on the handful of practices of the cohorts
+# that reach back that far, so the default test (sup-t) refers each coefficient to a t
+# distribution with (treated practices − 1) degrees of freedom; the plain Wald test,
+# `test="wald"`, rejects far too often here (about 20 % of seeds at 5 %, against 3.5 %
+# for the default). Passing the test does not show that trends are parallel (such tests
+# often have little power).
 #
 # A better question is **how large a violation of parallel trends would overturn the
 # conclusion**. `kbz.honest_sensitivity` (Rambachan & Roth) widens the interval of the

@@ -229,7 +229,7 @@ def test_event_study_covariance_reproduces_standard_errors(universal):
 
 def test_pretrend_test_hand_example_and_planted_violation(universal):
     es = EventStudy.from_arrays([0.1, -0.1, 1.0], np.diag([0.01, 0.01, 0.04]), n_pre=2)
-    res = pretrend_test(es)
+    res = pretrend_test(es, test="wald")
     row = res.tidy().iloc[0]
     assert row["estimate"] == pytest.approx(2.0)  # 0.1²/0.01 + 0.1²/0.01
     assert row["p_value"] == pytest.approx(np.exp(-1.0))  # chi2(2) survival at 2
@@ -237,7 +237,7 @@ def test_pretrend_test_hand_example_and_planted_violation(universal):
     panel, fitted = universal
     with warnings.catch_warnings():
         warnings.simplefilter("error", StatisticalWarning)
-        clean = pretrend_test(fitted, data=panel)
+        clean = pretrend_test(fitted, data=panel, test="wald")
     es_u = event_study(fitted, panel)
     pre = es_u.event_time < 0
     b = es_u.estimate[pre]
@@ -249,16 +249,66 @@ def test_pretrend_test_hand_example_and_planted_violation(universal):
     res_bad = staggered_did(bad, outcome="y", unit="unit", time="year", group="start",
                             base_period="universal", bootstrap=False)
     with pytest.warns(StatisticalWarning, match="jointly different from zero"):
-        rejected = pretrend_test(res_bad, data=bad)
+        rejected = pretrend_test(res_bad, data=bad, test="wald")
     assert rejected.tidy().loc[0, "p_value"] < 1e-6
+    with pytest.warns(StatisticalWarning, match="jointly different from zero"):
+        sup = pretrend_test(res_bad, data=bad)
+    assert 0 < sup.tidy().loc[0, "p_value"] < 1e-3
     varying = staggered_did(bad, outcome="y", unit="unit", time="year", group="start",
                             bootstrap=False)
     with pytest.warns(StatisticalWarning):
-        assert pretrend_test(varying, data=bad).tidy().loc[0, "p_value"] < 1e-3
+        assert pretrend_test(varying, data=bad, test="wald").tidy().loc[0, "p_value"] < 1e-3
+    with pytest.warns(StatisticalWarning):  # a steady drift: the Wald test pools it better
+        assert pretrend_test(varying, data=bad).tidy().loc[0, "p_value"] < 0.05
     ax = rejected.plot()
     assert len(ax.containers) == 1
     np.testing.assert_allclose(ax.containers[0].lines[0].get_ydata(),
                                rejected.plot_data()["att"])
+
+
+def test_sup_t_pretrend_test_hand_computation():
+    """Independent coefficients: the sup-t p-value is 1 - prod(1 - p_k) (Sidak), with
+    each p_k from t(G_k - 1) after the CR1 scaling; one coefficient is exact."""
+    from scipy import stats
+
+    b, se, g = np.array([0.25, -0.1, 0.4]), np.array([0.1, 0.1, 0.2]), np.array([5, 9, 30])
+    es = EventStudy.from_arrays(np.append(b, 1.0), np.diag(np.append(se**2, 0.04)),
+                                n_pre=3, treated_clusters=np.append(g, 40))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        res = pretrend_test(es)
+    t = b / se * np.sqrt((g - 1) / g)
+    p_k = 2 * stats.t.sf(np.abs(t), g - 1)
+    sidak = 1 - (1 - p_k.min()) ** 3  # the largest adjusted |t| has the smallest p_k
+    assert res.tidy().loc[0, "p_value"] == pytest.approx(sidak, abs=0.003)  # MC 200k
+    assert res.tidy().loc[0, "estimate"] == pytest.approx(np.abs(t).max())
+    table = res.tables["pre_periods"]
+    np.testing.assert_allclose(table["p_value"], p_k, rtol=1e-12)
+    half = stats.t.ppf(0.975, g - 1) / np.sqrt((g - 1) / g) * se
+    np.testing.assert_allclose(table["ci_upper"] - table["att"], half, rtol=1e-12)
+    one = EventStudy.from_arrays([0.25, 1.0], np.diag([0.01, 0.04]), n_pre=1,
+                                 treated_clusters=[5, 5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        exact = pretrend_test(one).tidy().loc[0, "p_value"]
+    assert exact == pytest.approx(p_k[0], rel=1e-10)
+    with pytest.raises(SpecificationError, match="treated_clusters"):
+        EventStudy.from_arrays([0.1, 1.0], np.eye(2), n_pre=1, treated_clusters=[1, 5])
+    with pytest.raises(SpecificationError, match="test"):
+        pretrend_test(es, test="bonferroni")
+
+
+def test_event_study_counts_the_treated_clusters_behind_each_coefficient(universal):
+    panel, fitted = universal
+    es = event_study(fitted, panel)
+    starts = panel.drop_duplicates("unit").set_index("unit")["start"]
+    sizes = starts[starts > 0].value_counts()
+    first, last = panel["year"].min(), panel["year"].max()
+    for e, count in zip(es.event_time, es.treated_clusters, strict=True):
+        # universal base: cohort g enters event time e when g + e is in the data
+        expected = sum(n for g, n in sizes.items()
+                       if first <= g + e <= last and g - 1 >= first)
+        assert count == expected, e
 
 
 # --------------------------------------------------------------------------- HonestDiD

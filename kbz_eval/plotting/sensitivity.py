@@ -122,8 +122,8 @@ def plot_pretrends(result: Any, ax: Any = None) -> Any:
     -------
     matplotlib.axes.Axes
         One error-bar container at ``result.plot_data()`` (``att`` with bars to
-        ``ci_lower``/``ci_upper``), a grey line at 0 and the Wald statistic and p-value
-        as the title.
+        ``ci_lower``/``ci_upper``), a grey line at 0 and the test statistic and p-value
+        as the title (the test's statistic: sup-t or Wald).
     """
     ax = get_ax(ax)
     data = result.plot_data()
@@ -133,6 +133,9 @@ def plot_pretrends(result: Any, ax: Any = None) -> Any:
     ax.errorbar(data["event_time"].to_numpy(float), att, yerr=err, linestyle="none",
                 capsize=3, color="#2c3e50", marker="s", label="before treatment")
     ax.axhline(0, color="grey", linewidth=0.8)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole periods only
     ax.set_xlabel("periods since first treatment (event time)")
     ax.set_ylabel("pre-treatment effect (pointwise interval)")
     ax.set_title(result.headline(), fontsize=9)

@@ -45,6 +45,9 @@ def plot_event_study(result: Any, ax: Any = None) -> Any:
     settings = result.settings
     band = "simultaneous" if settings.get("bootstrap") else "pointwise"
     level = f"{100 * (1 - settings.get('alpha', 0.05)):g}%"
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole periods only
     ax.set_xlabel("periods since first treatment (event time)")
     ax.set_ylabel(f"ATT on {settings.get('outcome', 'outcome')} ({level} {band} band)")
     ax.legend(loc="best", frameon=False)

@@ -126,6 +126,21 @@ def _did_practices(t: Tables, cfg: ReportConfig) -> Result:
     out: the two-way fixed-effects estimate is refused under staggered adoption).
     """
     from kbz_eval.estimators.did import did
+
+    py, cells = _practice_year_cost(t, cfg)
+    first = cells.loc[cells["group"] == "kbz", "kbz_start_year"].min()
+    cells = cells[(cells["group"] == "control") | (cells["kbz_start_year"] == first)]
+    cells["kbz"] = ((cells["group"] == "kbz") & (cells["year"] >= first)).astype(int)
+    result = did(cells, outcome="cost_per_insured_year", unit="practice_id", time="year",
+                 treatment="kbz", seed=_boot(cfg)["seed"])
+    _count_persons(result, py, cells, first)
+    return result
+
+
+def _practice_year_cost(t: Tables, cfg: ReportConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The configured population's person-years and its practice-year cells: outpatient
+    DBC cost, insured years, ``cost_per_insured_year`` (EUR), persons (``n_persons``),
+    and the practice's ``group`` and ``kbz_start_year``."""
     from kbz_eval.tables import insured_years
 
     py, practices = t["person_years"], t["practices"]
@@ -133,16 +148,101 @@ def _did_practices(t: Tables, cfg: ReportConfig) -> Result:
         py = py[py["minima"].astype(bool)]
     frame = py[["practice_id", "year", "poli_dbc_cost"]].copy()
     frame["exposure"] = insured_years(py["insured_days"].to_numpy(), py["year"].to_numpy())
-    cells = frame.groupby(["practice_id", "year"], as_index=False).sum()
+    frame["n_persons"] = 1
+    cells = frame.groupby(["practice_id", "year"], as_index=False, observed=True).sum()
     cells = cells.merge(practices[["practice_id", "group", "kbz_start_year"]],
                         on="practice_id")
-    first = cells.loc[cells["group"] == "kbz", "kbz_start_year"].min()
-    cells = cells[(cells["group"] == "control") | (cells["kbz_start_year"] == first)]
     cells["cost_per_insured_year"] = cells["poli_dbc_cost"] / cells["exposure"]
-    cells["kbz"] = ((cells["group"] == "kbz") & (cells["year"] >= first)).astype(int)
-    result = did(cells, outcome="cost_per_insured_year", unit="practice_id", time="year",
-                 treatment="kbz", seed=_boot(cfg)["seed"])
-    _count_persons(result, py, cells, first)
+    return py, cells
+
+
+def _rollout_cells(t: Tables, cfg: ReportConfig) -> pd.DataFrame:
+    """Practice-year cells for the roll-out analyses: KBZ practices by the year they
+    started (``start``), never-started practices ``0``; practices of other groups
+    (e.g. applicants) are left out unless configured as controls."""
+    _, cells = _practice_year_cost(t, cfg)
+    cells = cells[cells["group"].isin(["kbz", "control"])].copy()
+    start = pd.to_numeric(cells["kbz_start_year"], errors="coerce")
+    cells["start"] = np.where(cells["group"] == "kbz", start.fillna(0), 0).astype(int)
+    return cells.sort_values(["practice_id", "year"], ignore_index=True)
+
+
+def _rollout(t: Tables, cfg: ReportConfig) -> Result:
+    """Staggered DiD (Callaway–Sant'Anna) of outpatient DBC cost per insured year over
+    every KBZ start cohort against never-started practices, with the event study, its
+    pre-trend test and the persons behind every published cell."""
+    import warnings
+
+    from kbz_eval.errors import SpecificationError, StatisticalWarning
+    from kbz_eval.estimators.pretrends import pretrend_test
+    from kbz_eval.estimators.staggered import staggered_did
+
+    cells = _rollout_cells(t, cfg)
+    result = staggered_did(cells, outcome="cost_per_insured_year", unit="practice_id",
+                           time="year", group="start", control="never",
+                           n_boot=_boot(cfg)["n_boot"], seed=_boot(cfg)["seed"])
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", StatisticalWarning)
+            test = pretrend_test(result, data=cells)
+        result.tables["pretrend"] = test.tidy()
+        result.warnings.extend(str(w.message) for w in caught)
+        result.warnings.append(f"Pre-trend test: {test.headline()}.")
+    except SpecificationError as exc:
+        result.warnings.append(f"No pre-trend test: {exc}")
+    _count_rollout_persons(result, cells)
+    return result
+
+
+def _count_rollout_persons(result: Result, cells: pd.DataFrame) -> None:
+    """Add ``n_persons`` to the staggered DiD's tables: the persons of the treated
+    practices behind each estimate (in the year compared, for ATT(g, t); over the years
+    and cohorts averaged, counted as person-years' persons per year, the fewest, for the
+    aggregations), so the report's disclosure control can judge them."""
+    treated = cells[cells["start"] > 0]
+    per = treated.groupby(["start", "year"])["n_persons"].sum()
+
+    def persons(pairs: list[tuple[int, int]]) -> int:
+        values = [int(per.get(p, 0)) for p in pairs]
+        return min(values) if values else 0
+
+    years = sorted(cells["year"].unique())
+    cohorts = sorted(treated["start"].unique())
+    t = result.tables
+    if "att_gt" in t:
+        g = t["att_gt"]
+        g["n_persons"] = [persons([(int(a), int(b))]) for a, b in zip(g["group"], g["time"],
+                                                                       strict=True)]
+    if "dynamic" in t:
+        d = t["dynamic"]
+        d["n_persons"] = [persons([(c, c + int(e)) for c in cohorts if c + int(e) in years])
+                          for e in d["event_time"]]
+    if "group" in t:
+        d = t["group"]
+        d["n_persons"] = [persons([(int(c), y) for y in years if y >= int(c)])
+                          for c in d["group"]]
+    if "calendar" in t:
+        d = t["calendar"]
+        d["n_persons"] = [persons([(c, int(y)) for c in cohorts if c <= int(y)])
+                          for y in d["time"]]
+    post = [(c, y) for c in cohorts for y in years if y >= c]
+    for name in ("simple", "overall"):
+        if name in t:
+            t[name]["n_persons"] = persons(post)
+
+
+def _twfe_decomposition(t: Tables, cfg: ReportConfig) -> Result:
+    """The Goodman-Bacon decomposition of the naive two-way fixed-effects estimate on the
+    same practice-year cells as the roll-out analysis."""
+    from kbz_eval.estimators.bacon import bacon_decomposition
+
+    cells = _rollout_cells(t, cfg)
+    result = bacon_decomposition(cells, outcome="cost_per_insured_year",
+                                 unit="practice_id", time="year", group="start")
+    treated = cells[cells["start"] > 0]
+    fewest = int(treated.groupby("start")["n_persons"].min().min()) if len(treated) else 0
+    for frame in (result.estimates, *result.tables.values()):
+        frame["n_persons"] = fewest
     return result
 
 
@@ -260,6 +360,20 @@ ANALYSES: tuple[Analysis, ...] = (
                                      "Verschil in verschillen per praktijk (poliklinische "
                                      "kosten, eerste KBZ-cohort)"),
              ("person_years", "practices"), _did_practices, ("att",)),
+    Analysis("rollout", 3, _t("Roll-out: effect by year since the KBZ start, every start "
+                               "cohort against never-started practices (outpatient DBC "
+                               "cost per insured year)",
+                               "Uitrol: effect per jaar sinds de KBZ-start, elk "
+                               "startcohort tegenover praktijken zonder KBZ (poliklinische "
+                               "kosten per verzekerdenjaar)"),
+             ("person_years", "practices"), _rollout),
+    Analysis("twfe_decomposition", 3, _t("Why a plain two-way fixed-effects estimate "
+                                          "misleads under a roll-out: its comparisons "
+                                          "(Goodman-Bacon)",
+                                          "Waarom een gewone schatting met vaste effecten "
+                                          "misleidt bij een uitrol: haar vergelijkingen "
+                                          "(Goodman-Bacon)"),
+             ("person_years", "practices"), _twfe_decomposition),
     Analysis("ggz_change", 3, _t("Specialist mental health care (GGZ) cost, 2013 → 2016",
                                   "Kosten specialistische GGZ, 2013 → 2016"),
              ("person_years", "practices"), _ggz_change,

@@ -64,6 +64,26 @@ DECLARATIONS: dict[str, dict[str, Cells]] = {
         "group_means_by_time": Cells(counts=("n_persons",), keys=("group", "time")),
         "plot_data": Cells(counts=("n_persons",), keys=("group", "time")),
     },
+    # the roll-out (issue 14): effects on practice means; ``n_persons`` (added by the
+    # report's analysis) counts the treated practices' persons behind each estimate
+    "StaggeredDidResult": {
+        "tidy": Cells(),
+        "att_gt": Cells(counts=("n_persons",), keys=("group", "time")),
+        "dynamic": Cells(counts=("n_persons",), keys=("event_time",)),
+        "group": Cells(counts=("n_persons",), keys=("group",)),
+        "calendar": Cells(counts=("n_persons",), keys=("time",)),
+        "simple": Cells(counts=("n_persons",)),
+        "overall": Cells(counts=("n_persons",), keys=("aggregation",)),
+        "pretrend": Cells(),
+        "plot_data": Cells(keys=("event_time",)),
+    },
+    "BaconResult": {
+        "tidy": Cells(counts=("n_persons",), keys=("term",)),
+        "comparisons": Cells(counts=("n_persons",), keys=("type", "treated", "control")),
+        "by_type": Cells(counts=("n_persons",), keys=("type",)),
+        "groups": Cells(counts=("n_persons",), keys=("group",)),
+        "plot_data": Cells(keys=("type", "treated", "control")),
+    },
     "CvgTrajectoryResult": {
         "tidy": Cells(counts=("n",), keys=("measurement",)),
         "means": Cells(counts=("n",), keys=("measurement",)),
