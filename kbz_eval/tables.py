@@ -114,6 +114,39 @@ class ForeignKey:
 
 
 @dataclass(frozen=True)
+class Netting:
+    """Signed amounts that net per group: negative values are credit notes.
+
+    A row whose ``amount`` is negative is a credit note (creditering): it reverses or
+    corrects rows of the same ``group`` value. Rows are compared as distinct rows (an
+    exact copy in every contract column is a re-send and counts once). The distinct
+    credits of a group may not exceed its distinct debits (non-negative amounts) by half a
+    cent or more when the group has any debit (rule ``credit exceeds claim``; every row
+    of such a group is reported). A group with credits only is allowed: its debit lies
+    outside the extract, and the claims engine counts it.
+    """
+
+    amount: str
+    group: str
+
+    def rule_text(self) -> str:
+        """The rule as one Markdown sentence, for ``docs/data-contracts.md``."""
+        return (
+            f"Credit notes: a negative `{self.amount}` is a credit note that nets against "
+            f"the lines of the same `{self.group}`; exact copies of a line count once. "
+            f"The credits of a `{self.group}` may not exceed its debits (non-negative "
+            f"`{self.amount}`) by half a cent or more when it has any debit (rule `credit "
+            f"exceeds claim`, every line of that `{self.group}` reported); credits "
+            f"without a debit in the extract are allowed and counted by the claims engine."
+        )
+
+
+#: Credits may exceed debits by less than this (EUR) before a claim is over-credited:
+#: sums of costs in cents are exact to far below it, whatever the order of summation.
+NETTING_TOLERANCE = 0.005
+
+
+@dataclass(frozen=True)
 class Table:
     """A data contract for one input table.
 
@@ -132,6 +165,11 @@ class Table:
         ``age_band``).
     foreign_keys
         References to other tables, checked when the other table is supplied.
+    description
+        What the table holds, in a sentence or two.
+    netting
+        For tables with credit notes: the signed amount column and the column whose
+        rows net together (:class:`Netting`), ``None`` otherwise.
     """
 
     name: str
@@ -141,6 +179,7 @@ class Table:
     one_of: tuple[tuple[str, ...], ...] = ()
     foreign_keys: tuple[ForeignKey, ...] = ()
     description: str = ""
+    netting: Netting | None = None
 
     @property
     def names(self) -> list[str]:
@@ -234,7 +273,14 @@ CLAIM_LINES = Table(
     row="declared claim line (DBC subtraject or GGZ product)",
     description=(
         "Claims as declared to the insurer. A re-sent claim repeats its `claim_id`; "
-        "declaration codes starting with 16 or 17 are outside the basic package."
+        "declaration codes starting with 16 or 17 are outside the basic package. A line "
+        "with a negative `cost` is a credit note (creditering) reversing or correcting "
+        "the claim with the same `claim_id`. The claims engine nets a claim with credit "
+        "notes: its distinct lines are summed (an exact copy counts once) and its other "
+        "fields come from its debit lines; a claim netting to less than half a cent "
+        "(fully reversed, over-credited, or a credit without its debit in the extract) "
+        "is withdrawn, counted in the engine's report and not in the panel, so "
+        "person-year costs stay ≥ 0."
     ),
     columns=(
         _PERSON_ID,
@@ -245,9 +291,10 @@ CLAIM_LINES = Table(
         Column("care_type", "category", "Kind of care.", categories=CARE_TYPES),
         Column("declaration_code", "str", "Declaration code (16…/17… = outside the basic "
                "package).", required=False, nullable=True),
-        Column("cost", "float", "Declared cost.", unit="EUR", min=0),
+        Column("cost", "float", "Declared cost; negative for a credit note.", unit="EUR"),
     ),
     key=(),
+    netting=Netting(amount="cost", group="claim_id"),
 )
 
 PRACTICES = Table(
@@ -433,6 +480,8 @@ def render_markdown() -> str:
             out.append("At least one of " + ", ".join(f"`{g}`" for g in group) + ".")
         for fk in t.foreign_keys:
             out.append(f"`{fk.column}` must appear in `{fk.table}.{fk.ref_column}`.")
+        if t.netting is not None:
+            out.append(t.netting.rule_text())
         out.append("")
     return "\n".join(out).rstrip() + "\n"
 

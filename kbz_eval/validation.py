@@ -27,6 +27,11 @@ rule                    when                                                 lev
                         row of a duplicated key is reported and dropped)
 ``foreign key``         a value is absent from the referenced table (only    row
                         checked when it is passed in ``references``)
+``credit exceeds        in a table with credit notes (``claim_lines``): the  row
+claim``                 distinct negative amounts of a claim exceed its
+                        distinct non-negative ones by half a cent or more
+                        (every row of that claim is reported and dropped);
+                        a claim with credits only is allowed
 ======================  ===================================================  ==========
 
 Table-level problems always raise, also with ``on_error="drop"``.
@@ -63,7 +68,15 @@ import numpy as np
 import pandas as pd
 
 from kbz_eval.errors import DataValidationError, SpecificationError, Violation
-from kbz_eval.tables import TABLES, YEAR_MAX, YEAR_MIN, Column, Table, get_table
+from kbz_eval.tables import (
+    NETTING_TOLERANCE,
+    TABLES,
+    YEAR_MAX,
+    YEAR_MIN,
+    Column,
+    Table,
+    get_table,
+)
 
 OnError = Literal["raise", "drop"]
 ON_ERROR: tuple[str, ...] = ("raise", "drop")
@@ -78,6 +91,9 @@ ABOVE_MAXIMUM = "above maximum"
 UNKNOWN_CATEGORY = "unknown category"
 DUPLICATE_KEY = "duplicate key"
 FOREIGN_KEY = "foreign key"
+CREDIT_EXCEEDS_CLAIM = "credit exceeds claim"
+#: Rules that look at several rows together (listed after the column rules).
+GROUP_RULES = (DUPLICATE_KEY, FOREIGN_KEY, CREDIT_EXCEEDS_CLAIM)
 
 #: Number of example rows (and values) kept per violation.
 N_EXAMPLES = 5
@@ -259,6 +275,7 @@ def validate(
     found += _schema_checks(contract, present, work_df, type_bad)
     found += _key_check(contract, work_df)
     found += _foreign_key_checks(contract, work_df, refs)
+    found += _netting_check(contract, work_df)
     found = [f for f in found if f.mask.any()]
     found.sort(key=lambda f: _order(contract, f))
 
@@ -306,10 +323,10 @@ class _Found:
 def _order(contract: Table, f: _Found) -> tuple[int, int]:
     names = contract.names
     ranks = [WRONG_TYPE, OUT_OF_RANGE, MISSING_VALUE, NEGATIVE_VALUE, BELOW_MINIMUM, ABOVE_MAXIMUM,
-             UNKNOWN_CATEGORY, DUPLICATE_KEY, FOREIGN_KEY]
+             UNKNOWN_CATEGORY, DUPLICATE_KEY, FOREIGN_KEY, CREDIT_EXCEEDS_CLAIM]
     first = f.column.split(" + ")[0]
     col_rank = names.index(first) if first in names else len(names)
-    if f.rule in (DUPLICATE_KEY, FOREIGN_KEY):
+    if f.rule in GROUP_RULES:
         col_rank += len(names)
     return col_rank, ranks.index(f.rule)
 
@@ -604,6 +621,44 @@ def _key_check(contract: Table, work: pd.DataFrame) -> list[_Found]:
     detail = (f"{n_keys} key value{'s' if n_keys != 1 else ''} of "
               f"{' + '.join(key)} occur more than once; the key must be unique")
     return [_Found(" + ".join(key), DUPLICATE_KEY, dup, label, detail)]
+
+
+def credit_detail(n_groups: int, group: str, amount: str) -> str:
+    """The detail of a ``credit exceeds claim`` violation (shared with the engine)."""
+    return (f"{n_groups} {group} value{'s' if n_groups != 1 else ''} whose credit notes "
+            f"(negative {amount}) exceed the debits of the same {group} by half a cent or "
+            "more; a credit can only reverse what was declared (exact copies of a line "
+            "count once)")
+
+
+def _netting_check(contract: Table, work: pd.DataFrame) -> list[_Found]:
+    """Every row of a group whose distinct credits exceed its distinct debits."""
+    net = contract.netting
+    if net is None or net.amount not in work.columns or net.group not in work.columns:
+        return []
+    amount, group = work[net.amount], work[net.group]
+    if not (amount < 0).any():
+        return []
+    lines = work[group.notna() & amount.notna()].drop_duplicates()
+    value = lines[net.amount].astype("float64")
+    per = pd.DataFrame({
+        "group": lines[net.group].to_numpy(),
+        "debit": value.clip(lower=0).to_numpy(),
+        "credit": (-value).clip(lower=0).to_numpy(),
+        "has_debit": (value >= 0).to_numpy(),
+    }).groupby("group", sort=False).agg(debit=("debit", "sum"), credit=("credit", "sum"),
+                                        has_debit=("has_debit", "any"))
+    over = per.index[per["has_debit"].to_numpy()
+                     & (per["credit"] - per["debit"] >= NETTING_TOLERANCE).to_numpy()]
+    if not len(over):
+        return []
+    mask = (group.notna() & group.isin(over)).to_numpy()
+    label = pd.Series([""] * len(work), index=work.index, dtype="str")
+    pos = np.flatnonzero(mask)[:N_EXAMPLES]
+    shown = work[[net.group, net.amount]].iloc[pos].map(show_value).agg(" / ".join, axis=1)
+    label.iloc[pos] = shown.to_numpy()
+    return [_Found(net.amount, CREDIT_EXCEEDS_CLAIM, mask, label,
+                   credit_detail(len(over), net.group, net.amount))]
 
 
 def _check_references(

@@ -26,6 +26,8 @@ def _private_cache(tmp_path_factory) -> None:
     """Tests never write the user's cache: parsed open data go to a session folder."""
     if "KBZ_EVAL_CACHE" not in os.environ:
         os.environ["KBZ_EVAL_CACHE"] = str(tmp_path_factory.mktemp("kbz_cache"))
+    # the report's date: fixed, so runs either side of midnight give the same bytes
+    os.environ.setdefault("SOURCE_DATE_EPOCH", "1796256000")  # 2026-12-03
 
 
 @pytest.fixture(scope="session")

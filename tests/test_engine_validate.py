@@ -118,6 +118,8 @@ def broken_claims(sample, tmp_path_factory) -> Path:
     rows[50][3] = "31-12-2012"  # the other date form, in an ISO column
     rows[60][6] = "12a5"
     rows[70][2] = " 2014-01-02 "  # stripped, read
+    # a credit note exceeding its claim (rows 24 and 3003); row 23's is a credit note
+    rows.append(rows[21][:6] + [f"{-float(rows[21][6]) - 100:.2f}"])
     return write_rows(tmp_path_factory.mktemp("broken") / "claims.csv", head, rows)
 
 
@@ -207,7 +209,7 @@ def test_broken_claim_lines_csv_same_violations(con, broken_claims):
     assert got == want
     rules = {(column, rule) for column, rule, *_ in got}
     assert {("start_date", "wrong type"), ("end_date", "wrong type"),
-            ("cost", "negative value"), ("care_type", "unknown category"),
+            ("cost", "credit exceeds claim"), ("care_type", "unknown category"),
             ("cost", "number out of range"), ("cost", "missing value"),
             ("person_id", "missing value"), ("cost", "wrong type")} == rules
 
@@ -368,14 +370,14 @@ def test_declarations_follow_the_mapping(con, sample, tmp_path):
 def test_several_parquet_files_number_rows_per_file(con, sample, tmp_path):
     src = pd.read_parquet(sample / "claim_lines.parquet").head(250)
     first, second = src.iloc[:100].copy(), src.iloc[100:].copy()
-    first.loc[3, "cost"] = -1.0
-    second.loc[second.index[4], "cost"] = -2.0
+    first.loc[3, "care_type"] = "dentist"
+    second.loc[second.index[4], "care_type"] = "dentist"
     (tmp_path / "2015").mkdir()
     (tmp_path / "2016").mkdir()
     first.to_parquet(tmp_path / "2015" / "part-0.parquet")
     second.to_parquet(tmp_path / "2016" / "part-0.parquet")
     got = problems(lambda: check_source(con, tmp_path, "claim_lines"))
-    assert [g[:3] for g in got] == [("cost", "negative value", (5, 6))]
+    assert [g[:3] for g in got] == [("care_type", "unknown category", (5, 6))]
     assert got[0][5].endswith("Rows listed by file: 2015/part-0.parquet: 5; "
                               "2016/part-0.parquet: 6")
     checked = check_source(con, [tmp_path / "2015", tmp_path / "2016"], "claim_lines",
@@ -396,8 +398,9 @@ def test_text_file_layout(con, tmp_path):
     want = problems(lambda: read_table(path, "claim_lines"))
     got = problems(lambda: check_source(con, path, "claim_lines"))
     assert [g[:2] for g in got] == [g[:2] for g in want]
-    assert [g[2] for g in want] == [(8,), (5,), (8,)]
-    assert [g[2] for g in got] == [(7,), (4,), (7,)]
+    # care type xx (line 8) and a missing cost (line 5); the -1 is a credit note
+    assert [g[2] for g in want] == [(8,), (5,)]
+    assert [g[2] for g in got] == [(7,), (4,)]
     checked = check_source(con, path, "claim_lines", on_error="drop")
     assert (checked.rows_read, checked.rows_kept) == (3, 1)
     row = con.to_pandas(checked.relation).iloc[0]
@@ -438,12 +441,12 @@ def test_options_are_checked(con, sample, tmp_path):
 def test_max_rows_listed_and_order(con, broken_claims, tmp_path):
     head, rows = head_rows(broken_claims, 3000)
     for i in range(100, 160):
-        rows[i][6] = "-1"
+        rows[i][4] = "dentist"
     path = write_rows(tmp_path / "claims.csv", head, rows)
     got = problems(lambda: check_source(con, path, "claim_lines", max_rows_listed=30))
-    negative = next(g for g in got if g[1] == "negative value")
-    assert negative[4] == 61
-    assert negative[2] == (23, *range(103, 132))
+    unknown = next(g for g in got if g[1] == "unknown category")
+    assert unknown[4] == 61
+    assert unknown[2] == (33, *range(103, 132))
 
 
 def test_portable_summary_equals_duckdb_summary(con, broken_periods, practices):

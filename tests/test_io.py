@@ -101,13 +101,13 @@ def test_comment_lines_are_skipped_and_row_numbers_stay_physical(tmp_path):
     path = write_text(tmp_path / "claims.csv", [
         "# SYNTHETIC DATA — no real persons",
         CLAIM_HEADER,
-        "P1;1;2015-01-01;poli_dbc;;-10",
+        "P1;1;2015-01-01;polikliniek;;10",
         "P2;2;2015-01-02;poli_dbc;;20",
     ])
     with pytest.raises(DataValidationError) as info:
         read(path, "claim_lines")
-    v = _violation(info.value, "cost", "negative value")
-    assert (v.n_rows, v.rows, v.values) == (1, (3,), ("-10",))
+    v = _violation(info.value, "care_type", "unknown category")
+    assert (v.n_rows, v.rows, v.values) == (1, (3,), ("polikliniek",))
     assert str(path) in str(info.value)
 
 
@@ -118,7 +118,7 @@ def test_row_numbers_count_blank_lines_and_quoted_line_breaks(tmp_path):
         CLAIM_HEADER + ";opmerking",
         "P1;1;2015-01-01;poli_dbc;;10;ok",           # line 4
         "",                                          # line 5
-        "P2;2;2015-01-02;poli_dbc;;-20;ok",          # line 6
+        "P2;2;2015-01-02;poli_dbc;;twintig;ok",      # line 6
         'P3;3;2015-01-03;poli_dbc;;30;"twee',        # line 7
         'regels"',                                   # line 8
         "P4;4;2015-01-04;polikliniek;;40;ok",        # line 9
@@ -127,8 +127,8 @@ def test_row_numbers_count_blank_lines_and_quoted_line_breaks(tmp_path):
     rep = result.report
     assert _detected(rep, "comment_lines")[0] == 2
     assert rep.rows_read == 4 and rep.rows_kept == 2
-    assert rep.dropped == {"care_type: unknown category": 1, "cost: negative value": 1}
-    assert any("row 6 (-20)" in r for r in rep.drop_reasons)
+    assert rep.dropped == {"care_type: unknown category": 1, "cost: wrong type": 1}
+    assert any("row 6 (twintig)" in r for r in rep.drop_reasons)
     assert any("row 9 (polikliniek)" in r for r in rep.drop_reasons)
     assert result.data["opmerking"].tolist() == ["ok", "twee\nregels"]
 

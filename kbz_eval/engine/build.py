@@ -61,6 +61,12 @@ DEDUP_RULE = (
     "lines sharing a claim_id are re-sends and count once; when they disagree, the line "
     "kept is the smallest in (" + ", ".join(DEDUP_ORDER) + ") order, missing values last"
 )
+CREDIT_RULE = (
+    "a line with a negative cost is a credit note netting against the lines of the same "
+    "claim_id: the claim's distinct lines are summed (an exact copy counts once), its "
+    "other fields come from its debit lines, and a claim netting to less than half a "
+    "cent (fully reversed, over-credited, or a credit without its claim) is withdrawn"
+)
 YEAR_RULE_TEXT = {
     "start_date": "a claim belongs to the calendar year of its start_date (insurer's rule)",
     "end_date": "a claim belongs to the calendar year of its end_date",
@@ -72,10 +78,11 @@ class PanelReport:
     """What :func:`build_panel` did: the rules used and where every claim went.
 
     Every distinct claim ends in exactly one of: ``excluded_claims`` (declaration code
-    outside the basic package), ``unassignable_claims`` (no date for the year rule),
-    ``orphan_claims`` (no insured period for that person and year),
-    ``unknown_care_type_claims`` (care type not in ``tables.CARE_TYPES``) or
-    ``panel_claims``; their sum is ``distinct_claims``. Costs in EUR.
+    outside the basic package), ``withdrawn_claims`` (netted to nothing by credit
+    notes), ``unassignable_claims`` (no date for the year rule), ``orphan_claims`` (no
+    insured period for that person and year), ``unknown_care_type_claims`` (care type
+    not in ``tables.CARE_TYPES``) or ``panel_claims``; their sum is
+    ``distinct_claims``. Costs in EUR; credit amounts as positive amounts.
 
     Attributes
     ----------
@@ -87,14 +94,33 @@ class PanelReport:
         Declaration-code prefixes excluded (outside the basic package).
     dedup_rule
         How re-sent lines were collapsed.
+    credit_rule
+        How credit notes (negative costs) were netted.
     lines_in
         Claim lines read, re-sends included.
+    credit_lines
+        Of those, lines with a negative cost (credit notes), re-sends included.
     distinct_claims
         Distinct ``claim_id`` values (lines without a ``claim_id`` count one each).
     duplicate_lines_removed
-        ``lines_in - distinct_claims``.
+        Lines removed as re-sends: ``lines_in - distinct_claims`` less the distinct
+        lines netted within claims with a credit note (bookings, not re-sends).
     resent_claims, disagreeing_claims
-        Claims sent more than once; of which the re-sent lines differ in some field.
+        Claims sent more than once; of which the re-sent lines differ in some field
+        (claims with a credit note never disagree: their distinct lines are netted).
+    credited_claims
+        Claims with a debit line (cost >= 0) and at least one credit note.
+    credit_lines_netted, credit_amount_netted
+        The distinct credit lines of those claims, and their total amount.
+    over_credited_claims, over_credit_cost
+        Credited claims whose credits exceed their debits by half a cent or more, and
+        the excess, floored at 0 per claim (never taken from other claims).
+    unmatched_credit_claims, unmatched_credit_lines, unmatched_credit_cost
+        Credit notes without a matching claim: claim ids with credit lines only (the
+        claim lies outside the extract or period), their distinct lines and amount.
+    withdrawn_claims
+        Claims (not excluded) that a credit note leaves at less than half a cent: fully
+        reversed, over-credited, or without a matching claim; in no count or cost.
     excluded_claims, excluded_cost
         Claims (after de-duplication) whose code starts with an excluded prefix.
     unassignable_claims, unassignable_cost
@@ -120,11 +146,22 @@ class PanelReport:
     year_rule_text: str
     exclude_codes: tuple[str, ...]
     dedup_rule: str
+    credit_rule: str
     lines_in: int
+    credit_lines: int
     distinct_claims: int
     duplicate_lines_removed: int
     resent_claims: int
     disagreeing_claims: int
+    credited_claims: int
+    credit_lines_netted: int
+    credit_amount_netted: float
+    over_credited_claims: int
+    over_credit_cost: float
+    unmatched_credit_claims: int
+    unmatched_credit_lines: int
+    unmatched_credit_cost: float
+    withdrawn_claims: int
     excluded_claims: int
     excluded_cost: float
     unassignable_claims: int
@@ -159,6 +196,7 @@ class PanelReport:
             f"PanelReport(backend={self.backend!r}, year_rule={self.year_rule!r}, "
             f"lines_in={self.lines_in}, distinct_claims={self.distinct_claims}, "
             f"panel_claims={self.panel_claims}, excluded={self.excluded_claims}, "
+            f"withdrawn={self.withdrawn_claims}, "
             f"orphans={self.orphan_claims}, unassignable={self.unassignable_claims}, "
             f"person_years={self.person_years})"
         )
@@ -307,16 +345,26 @@ def build_panel(
        the kept line is the smallest in (start_date, cost, end_date, care_type,
        declaration_code, person_id) order, missing values last; the number of such
        claims is reported (``disagreeing_claims``).
-    2. Declaration codes starting with an ``exclude_codes`` prefix are outside the basic
-       package and excluded, judged on the kept line (de-duplication first).
-    3. The claim's year follows ``year_rule``; claims without that date are
+    2. Credit notes: a line with a negative cost nets against the lines of the same
+       ``claim_id``. Such a claim's distinct lines are summed (an exact copy, of a debit
+       or a credit, counts once); its other fields come from its debit lines (the
+       smallest in the order above), so a credit nets into the year of the claim it
+       credits. A claim whose net is below half a cent is withdrawn (no count, no
+       cost): a full reversal, an over-credited claim (the excess is floored per claim
+       and reported) or a credit without its claim in the extract (reported). Every
+       counted claim, and so every person-year cost, is at least 0. See
+       :mod:`kbz_eval.engine.panel`.
+    3. Declaration codes starting with an ``exclude_codes`` prefix are outside the basic
+       package and excluded, judged on the kept line (de-duplication first); exclusion
+       comes before withdrawal.
+    4. The claim's year follows ``year_rule``; claims without that date are
        unassignable (counted, not in the panel).
-    4. Claims of a (person, year) without an insured period are orphans: counted in the
+    5. Claims of a (person, year) without an insured period are orphans: counted in the
        report (claims, cost, person-years, persons), not in the panel.
-    5. Claims of a care type outside ``tables.CARE_TYPES`` are counted in the report and
+    6. Claims of a care type outside ``tables.CARE_TYPES`` are counted in the report and
        left out (``total_cost`` covers the basic-package care types).
-    6. Every insured person-year is a row; without claims its counts and costs are 0.
-    7. ``ggz_regime`` is ``"dbc"`` for years up to 2021 and ``"consult"`` from 2022.
+    7. Every insured person-year is a row; without claims its counts and costs are 0.
+    8. ``ggz_regime`` is ``"dbc"`` for years up to 2021 and ``"consult"`` from 2022.
 
     The transformation is one set of Ibis expressions (:mod:`kbz_eval.engine.panel`)
     and runs unchanged on DuckDB and PySpark. Two intermediate results are
@@ -359,8 +407,11 @@ def build_panel(
         claims = person_year_claims(distinct_claims(lines, resent), year_rule=year_rule,
                                     exclude_codes=exclude).cache()
         cached.append(claims)
+        read = con.to_pyarrow(lines.aggregate(
+            lines_in=lines.count(), credit_lines=lines.count(where=lines.cost < 0),
+        )).to_pylist()[0]
         totals = {
-            "lines_in": int(con.execute(raw_lines.count())),
+            **read,
             **con.to_pyarrow(resend_summary(resent)).to_pylist()[0],
             **con.to_pyarrow(report_totals(claims, insured)).to_pylist()[0],
         }
@@ -542,11 +593,22 @@ def _make_report(backend: str, year_rule: str, exclude: tuple[str, ...],
         year_rule_text=YEAR_RULE_TEXT[year_rule],
         exclude_codes=exclude,
         dedup_rule=DEDUP_RULE,
+        credit_rule=CREDIT_RULE,
         lines_in=n("lines_in"),
+        credit_lines=n("credit_lines"),
         distinct_claims=n("distinct_claims"),
-        duplicate_lines_removed=n("lines_in") - n("distinct_claims"),
+        duplicate_lines_removed=n("lines_in") - n("distinct_claims") - n("ledger_lines"),
         resent_claims=n("resent_claims"),
         disagreeing_claims=n("disagreeing_claims"),
+        credited_claims=n("credited_claims"),
+        credit_lines_netted=n("credit_lines_netted"),
+        credit_amount_netted=eur("credit_amount_netted"),
+        over_credited_claims=n("over_credited_claims"),
+        over_credit_cost=eur("over_credit_cost"),
+        unmatched_credit_claims=n("unmatched_credit_claims"),
+        unmatched_credit_lines=n("unmatched_credit_lines"),
+        unmatched_credit_cost=eur("unmatched_credit_cost"),
+        withdrawn_claims=n("withdrawn_claims"),
         excluded_claims=n("excluded_claims"),
         excluded_cost=eur("excluded_cost"),
         unassignable_claims=n("unassignable_claims"),

@@ -4,6 +4,12 @@ This is the yardstick the Ibis engine is tested against (property tests on rando
 inputs) and the "what an analyst would write" contender of the benchmark. It follows
 the rules documented in :func:`kbz_eval.engine.build_panel` step by step, in memory,
 without Ibis: clarity first, but vectorised throughout.
+
+Credit notes (lines with a negative ``cost``) are netted by the rule of
+:mod:`kbz_eval.engine.panel`: a ``claim_id`` with a credit line is a ledger whose
+distinct lines are summed (an exact copy counts once), whose other fields come from its
+smallest debit line (credit lines only: its smallest credit line), and which is
+withdrawn (no count, no cost) when the net is below half a cent.
 """
 
 from __future__ import annotations
@@ -15,7 +21,13 @@ import pandas as pd
 
 from kbz_eval.engine.panel import DEDUP_ORDER, panel_columns
 from kbz_eval.errors import SpecificationError
-from kbz_eval.tables import CARE_TYPE_PREFIX, CARE_TYPES, GGZ_LAST_DBC_YEAR, days_in_year
+from kbz_eval.tables import (
+    CARE_TYPE_PREFIX,
+    CARE_TYPES,
+    GGZ_LAST_DBC_YEAR,
+    NETTING_TOLERANCE,
+    days_in_year,
+)
 
 __all__ = ["reference_panel"]
 
@@ -44,10 +56,15 @@ def reference_panel(
     -------
     panel, report
         The panel with the same columns, types and order as ``build_panel``'s, and a dict
-        of the report figures (``lines_in``, ``distinct_claims``, ``resent_claims``,
-        ``disagreeing_claims``, ``excluded_claims``, ``unassignable_claims``,
-        ``orphan_claims``, ``orphan_cost``, ``orphan_person_years``, ``orphan_persons``,
-        ``unknown_care_type_claims``, ``panel_claims``).
+        of the report figures (``lines_in``, ``credit_lines``, ``distinct_claims``,
+        ``duplicate_lines_removed``, ``resent_claims``, ``disagreeing_claims``,
+        ``credited_claims``, ``credit_lines_netted``, ``credit_amount_netted``,
+        ``over_credited_claims``, ``over_credit_cost``, ``unmatched_credit_claims``,
+        ``unmatched_credit_lines``, ``unmatched_credit_cost``, ``withdrawn_claims``,
+        ``excluded_claims``, ``unassignable_claims``, ``orphan_claims``, ``orphan_cost``,
+        ``orphan_person_years``, ``orphan_persons``, ``unknown_care_type_claims``,
+        ``panel_claims``, ``panel_cost``), named as the fields of
+        :class:`~kbz_eval.engine.PanelReport`.
 
     Raises
     ------
@@ -61,28 +78,73 @@ def reference_panel(
         )
     lines = _normalise_lines(claim_lines)
 
-    # 1. re-sends: one line per claim_id, the smallest in DEDUP_ORDER (missing last)
+    # 1. re-sends: one line per claim_id, the smallest in DEDUP_ORDER (missing last);
+    #    a claim_id with a credit line is a ledger, netted instead (1b)
     has_id = lines["claim_id"].notna()
     n_lines = lines.groupby("claim_id")["claim_id"].transform("size")
     lines["n_lines"] = n_lines.where(has_id, 1).astype("int64")
-    resent = lines[lines["n_lines"] > 1]
+    negative = (lines["cost"] < 0).to_numpy()
+    credited_ids = pd.unique(lines.loc[negative & has_id.to_numpy(), "claim_id"])
+    ledger = has_id & lines["claim_id"].isin(credited_ids)
+
+    plain = lines[~ledger.to_numpy()]
+    resent = plain[plain["n_lines"] > 1]
     if len(resent):
         spread = resent.groupby("claim_id")[list(_FIELDS)].nunique(dropna=False)
         disagreeing = spread.index[(spread > 1).any(axis=1)]
     else:
         disagreeing = pd.Index([])
-    ordered = lines.sort_values(["claim_id", *DEDUP_ORDER], na_position="last", kind="stable")
+    ordered = plain.sort_values(["claim_id", *DEDUP_ORDER], na_position="last",
+                                kind="stable")
     first = ~ordered["claim_id"].duplicated() | ordered["claim_id"].isna()
-    claims = ordered[first].copy()
-    claims["disagree"] = claims["claim_id"].isin(disagreeing)
+    single = ordered[first.to_numpy()].copy()
+    single["disagree"] = single["claim_id"].isin(disagreeing)
+    # a line without a claim_id is a claim of its own, a credit without its claim if
+    # its cost is negative
+    neg = (single["cost"] < 0).to_numpy()
+    single["n_credit"] = neg.astype("int64")
+    single["credit_cost"] = np.where(neg, -single["cost"].to_numpy(), 0.0)
+    single["has_debit"] = ~neg
 
-    # 2. declaration codes outside the basic package (judged on the kept line)
+    # 1b. ledgers: distinct lines summed, fields from the smallest debit line
+    versions = lines[ledger.to_numpy()].drop_duplicates(["claim_id", *_FIELDS])
+    versions = versions.assign(_credit=versions["cost"] < 0)
+    by_id = versions.groupby("claim_id", sort=False)
+    sums = pd.DataFrame({
+        "net": by_id["cost"].sum(),
+        "n_credit": by_id["_credit"].sum().astype("int64"),
+        "credit_cost": (-versions["cost"].where(versions["_credit"], 0.0))
+        .groupby(versions["claim_id"], sort=False).sum(),
+        "has_debit": (~versions["_credit"]).groupby(versions["claim_id"], sort=False).any(),
+        "n_versions": by_id.size(),
+    })
+    heads = versions.sort_values(["claim_id", "_credit", *DEDUP_ORDER], na_position="last",
+                                 kind="stable").drop_duplicates("claim_id")
+    heads = heads.drop(columns=["cost", "n_credit", "credit_cost", "has_debit"],
+                       errors="ignore").merge(sums, left_on="claim_id", right_index=True)
+    heads["cost"] = heads["net"].astype("float64")
+    heads["disagree"] = False
+
+    claims = pd.concat([single, heads[single.columns]], ignore_index=True)
+    claims["n_credit"] = claims["n_credit"].astype("int64")
+    claims["has_debit"] = claims["has_debit"].astype(bool)
+    claims["credit_cost"] = claims["credit_cost"].astype("float64")
+    credited = (claims["n_credit"] > 0).to_numpy()
+    with_debit = credited & claims["has_debit"].to_numpy()
+    over = with_debit & (claims["cost"] <= -NETTING_TOLERANCE).to_numpy()
+    unmatched = ~claims["has_debit"].to_numpy()
+
+    # 2. declaration codes outside the basic package (judged on the kept line), then
+    #    claims a credit note leaves at less than half a cent
     code = claims["declaration_code"]
     if exclude_codes:
-        excluded = code.notna() & code.fillna("").str.startswith(tuple(exclude_codes))
+        excluded = (code.notna() & code.fillna("").str.startswith(tuple(exclude_codes))
+                    ).to_numpy()
     else:
-        excluded = pd.Series(False, index=claims.index)
-    kept = claims[~excluded.to_numpy()].copy()
+        excluded = np.zeros(len(claims), dtype=bool)
+    withdrawn = credited & (claims["cost"].fillna(0.0) < NETTING_TOLERANCE).to_numpy() \
+        & ~excluded
+    kept = claims[~excluded & ~withdrawn].copy()
 
     # 3. claims year
     kept["year"] = kept[year_rule].dt.year.astype("Int64")
@@ -139,11 +201,25 @@ def reference_panel(
     out = out.sort_values(["person_id", "year"], kind="stable").reset_index(drop=True)
 
     orphan_py = orphans[["person_id", "year"]].drop_duplicates()
+    n_lines_by_id = lines[has_id.to_numpy()].groupby("claim_id")["claim_id"].size()
+    ledger_resent = int((sums["n_versions"] < n_lines_by_id.reindex(sums.index)).sum())
+    ledger_lines = int((sums["n_versions"] - 1).sum())
     report = {
         "lines_in": int(len(lines)),
+        "credit_lines": int(negative.sum()),
         "distinct_claims": int(len(claims)),
-        "resent_claims": int((claims["n_lines"] > 1).sum()),
-        "disagreeing_claims": int(claims["disagree"].sum()),
+        "duplicate_lines_removed": int(len(lines) - len(claims) - ledger_lines),
+        "resent_claims": int((single["n_lines"] > 1).sum()) + ledger_resent,
+        "disagreeing_claims": int(single["disagree"].sum()),
+        "credited_claims": int(with_debit.sum()),
+        "credit_lines_netted": int(claims["n_credit"][with_debit].sum()),
+        "credit_amount_netted": round(float(claims["credit_cost"][with_debit].sum()), 2),
+        "over_credited_claims": int(over.sum()),
+        "over_credit_cost": round(float(-claims["cost"][over].sum()), 2),
+        "unmatched_credit_claims": int(unmatched.sum()),
+        "unmatched_credit_lines": int(claims["n_credit"][unmatched].sum()),
+        "unmatched_credit_cost": round(float(claims["credit_cost"][unmatched].sum()), 2),
+        "withdrawn_claims": int(withdrawn.sum()),
         "excluded_claims": int(excluded.sum()),
         "unassignable_claims": int(unassignable.sum()),
         "orphan_claims": int(len(orphans)),
@@ -152,6 +228,7 @@ def reference_panel(
         "orphan_persons": int(orphan_py["person_id"].nunique()),
         "unknown_care_type_claims": int((~known).sum()),
         "panel_claims": int(len(counted)),
+        "panel_cost": round(float(counted["cost"].sum()), 2),
     }
     return out, report
 

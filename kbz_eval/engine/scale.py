@@ -10,7 +10,11 @@ The data are synthetic and labelled as such (Parquet metadata ``kbz_eval.synthet
 Their shape follows the embedded sample's generator: the same care-type mix, cost
 distribution per care type, years, practices, re-send (duplicate) rate, share of
 declaration codes outside the basic package (16…/17…), and share of claims of persons
-without an insured period. :class:`ScaleParams` holds every parameter.
+without an insured period. On top of the sample's shape they hold credit notes
+(negative costs, netted by the engine's rule in :mod:`kbz_eval.engine.panel`): about
+2 % of the in-package claims are credited, most fully reversed and declared again with
+a corrected cost, the rest partly credited, and a few credits have no claim in the
+extract. :class:`ScaleParams` holds every parameter.
 
 Column types differ from the contract in two deliberate, documented ways, for speed:
 ``claim_id`` is written as ``int64`` (the engine groups by it whatever its type), and
@@ -91,6 +95,16 @@ class ScaleParams:
     orphan_unknown_person_share
         Share of those belonging to persons never insured (the rest: insured persons in
         a year they were not insured).
+    credit_rate
+        In-package claims (of insured person-years, cost at least EUR 1) that receive a
+        credit note, per in-package claim.
+    credit_full_share
+        Share of those fully reversed (a credit of the whole cost) and declared again
+        with a corrected cost (50–95 % of the original), both under the claim's id; the
+        rest are partly credited (5–50 % of the cost).
+    unmatched_credit_rate
+        Credit notes without their claim in the extract (the claim lies before it), per
+        in-package claim: a claim id with one negative line on an insured person-year.
     full_period_share
         Share of persons insured over the whole window; the others enter or leave.
     minima_share
@@ -122,6 +136,9 @@ class ScaleParams:
     non_basic_code_rate: float = sample_params.OUTSIDE_PACKAGE_RATE
     orphan_rate: float = sample_params.ORPHAN_RATE
     orphan_unknown_person_share: float = sample_params.ORPHAN_UNKNOWN_PERSON_SHARE
+    credit_rate: float = 0.02
+    credit_full_share: float = 0.6
+    unmatched_credit_rate: float = 0.002
     full_period_share: float = 0.55
     minima_share: float = 0.09
     practices: dict[str, float] = field(default_factory=_sample_practices)
@@ -134,7 +151,8 @@ class ScaleParams:
                 f"{sorted(set(self.care_type_share) - set(CARE_TYPES))}; allowed: {CARE_TYPES}."
             )
         for name in ("duplicate_rate", "non_basic_code_rate", "orphan_rate",
-                     "orphan_unknown_person_share", "full_period_share", "minima_share"):
+                     "orphan_unknown_person_share", "credit_rate", "credit_full_share",
+                     "unmatched_credit_rate", "full_period_share", "minima_share"):
             value = getattr(self, name)
             if not 0 <= value < 1:
                 raise SpecificationError(f"`{name}` must be in [0, 1), but {value!r} was passed.")
@@ -185,7 +203,11 @@ def write_claim_lines(
     dict
         ``n_lines``, ``n_distinct_claims``, ``n_duplicate_lines``,
         ``n_non_basic_claims`` (distinct claims with a 16…/17… code),
-        ``n_orphan_claims`` (distinct claims without an insured period), ``n_persons``,
+        ``n_orphan_claims`` (distinct claims without an insured period),
+        ``n_credited_claims`` / ``n_reversed_claims`` (in-package claims credited; of
+        which fully reversed and corrected), ``n_credit_lines`` (credit lines of those
+        claims), ``credit_amount`` (their total, positive EUR), ``n_unmatched_credits``
+        / ``unmatched_credit_amount`` (credit-only claims), ``n_persons``,
         ``n_person_years``, ``n_chunks``, ``seconds``, ``out_dir``. The same figures,
         the seed and every parameter are also written to ``out_dir/synth_info.json``.
 
@@ -203,9 +225,12 @@ def write_claim_lines(
     the year and an end date. As in the sample, extra claims with a code outside the
     basic package fall on random insured person-years, and orphan claims belong to
     insured persons in a year they were not insured or to persons never insured.
-    Re-sends are identical copies of randomly chosen claims; lines are shuffled within
-    the chunk. Person ids are ``P`` + 10 digits, unique across chunks; ``claim_id`` is a
-    running ``int64`` from 10**10 + 1.
+    Credit notes repeat every field of the claim they credit except the cost: a full
+    reversal adds the negated line and a corrected line, a partial credit one negative
+    line; a credit without its claim is a claim id of its own with one negative line.
+    Re-sends are identical copies of randomly chosen claims' first lines; lines are
+    shuffled within the chunk. Person ids are ``P`` + 10 digits, unique across chunks;
+    ``claim_id`` is a running ``int64`` from 10**10 + 1.
     """
     params = params or ScaleParams()
     params.check()
@@ -230,7 +255,9 @@ def write_claim_lines(
     n_chunks = -(-int(n_lines) // int(chunk_lines))
     totals = dict.fromkeys(
         ("n_distinct_claims", "n_duplicate_lines", "n_non_basic_claims", "n_orphan_claims",
-         "n_persons", "n_person_years"), 0,
+         "n_credited_claims", "n_reversed_claims", "n_credit_lines", "credit_amount",
+         "n_unmatched_credits", "unmatched_credit_amount", "n_persons", "n_person_years"),
+        0,
     )
     next_claim_id = _FIRST_CLAIM_ID
     metadata = {b"kbz_eval.synthetic": b"true", b"kbz_eval.seed": str(seed).encode()}
@@ -244,6 +271,8 @@ def write_claim_lines(
         _write(claims, claims_dir / f"part-{k:05d}.parquet", compression, metadata)
         _write(periods, periods_dir / f"part-{k:05d}.parquet", compression, metadata)
         del claims, periods
+    for key in ("credit_amount", "unmatched_credit_amount"):
+        totals[key] = round(float(totals[key]), 2)
     info = {
         "n_lines": int(n_lines),
         **totals,
@@ -289,10 +318,23 @@ def _chunk(rng: np.random.Generator, k: int, n_lines: int, first_claim_id: int,
     y0, y1 = p.years
     n_years = y1 - y0 + 1
     n_dup = int(round(n_lines * p.duplicate_rate / (1 + p.duplicate_rate)))
-    n_distinct = n_lines - n_dup
-    n_basic = int(round(n_distinct / (1 + p.non_basic_code_rate + p.orphan_rate)))
+    n_rest = n_lines - n_dup
+    # the lines left after re-sends: distinct claims plus the extra lines of credited
+    # claims (two per full reversal: the credit and the corrected line; one per partial)
+    extra_per_basic = p.credit_rate * (1 + p.credit_full_share)
+    n_basic = int(round(n_rest / (1 + p.non_basic_code_rate + p.orphan_rate
+                                  + p.unmatched_credit_rate + extra_per_basic)))
     n_orphan = int(round(n_basic * p.orphan_rate))
-    n_non_basic = n_distinct - n_basic - n_orphan
+    n_unmatched = int(round(n_basic * p.unmatched_credit_rate))
+    n_credited = int(round(n_basic * p.credit_rate))
+    n_full = int(round(n_credited * p.credit_full_share))
+    n_extra = n_credited + n_full
+    n_non_basic = n_rest - n_extra - n_basic - n_orphan - n_unmatched
+    if n_non_basic < 0:  # tiny chunks: fewer credits, then fewer in-package claims
+        n_credited = n_full = n_extra = 0
+        n_non_basic = max(0, n_rest - n_basic - n_orphan - n_unmatched)
+        n_basic = n_rest - n_orphan - n_unmatched - n_non_basic
+    n_distinct = n_basic + n_non_basic + n_orphan + n_unmatched
 
     # --- persons and their insured person-years ------------------------------------
     mean_years = p.full_period_share * n_years + (1 - p.full_period_share) * (
@@ -383,14 +425,19 @@ def _chunk(rng: np.random.Generator, k: int, n_lines: int, first_claim_id: int,
         0, max(1, n_unknown // 2), n_unknown)
     care_orphan = rng.choice(len(types), n_orphan, p=share / share.sum())
 
+    # credits without their claim: on random insured person-years, in-package
+    um_py = rng.integers(0, py_person.size, n_unmatched)
+    care_um = rng.choice(len(types), n_unmatched, p=share / share.sum())
+
     person_num = np.concatenate([
         person_number[py_person[line_py]], person_number[py_person[nb_py]],
-        person_number[gp_], unknown,
+        person_number[gp_], unknown, person_number[py_person[um_py]],
     ])
     year = np.concatenate([
         py_year[line_py], py_year[nb_py], gap_year, rng.integers(y0, y1 + 1, n_unknown),
+        py_year[um_py],
     ])
-    care = np.concatenate([care_basic, care_nb, care_orphan]).astype("int8")
+    care = np.concatenate([care_basic, care_nb, care_orphan, care_um]).astype("int8")
     non_basic = np.zeros(n_distinct, bool)
     non_basic[n_basic:n_basic + n_non_basic] = True
 
@@ -400,6 +447,9 @@ def _chunk(rng: np.random.Generator, k: int, n_lines: int, first_claim_id: int,
     log_cost[non_basic] = np.log(sample_params.OUTSIDE_PACKAGE_COST_MEDIAN) + (
         sample_params.OUTSIDE_PACKAGE_COST_SIGMA * rng.standard_normal(n_non_basic))
     cost = np.round(np.exp(log_cost), 2)
+    unmatched = np.zeros(n_distinct, bool)
+    unmatched[n_distinct - n_unmatched:] = True
+    cost[unmatched] = -cost[unmatched]
     start = _epoch_days_jan1(year) + (rng.random(n_distinct) * days_in_year(year)).astype("int64")
     lo = np.asarray([p.duration_days[c][0] for c in types])
     hi = np.asarray([p.duration_days[c][1] for c in types])
@@ -414,9 +464,24 @@ def _chunk(rng: np.random.Generator, k: int, n_lines: int, first_claim_id: int,
         0, len(_NON_BASIC_CODES), n_non_basic)
     code_missing = (n_codes[care] == 0) & ~non_basic
 
+    # --- credit notes: full reversals with a corrected line, partial credits ---------
+    eligible = np.flatnonzero(cost[:n_basic] >= 1.0)
+    n_credited = min(n_credited, eligible.size)
+    n_full = min(n_full, n_credited)
+    credited = rng.choice(eligible, n_credited, replace=False)
+    full, partial = credited[:n_full], credited[n_full:]
+    corrected = np.round(cost[full] * rng.uniform(0.5, 0.95, n_full), 2)
+    part = np.round(cost[partial] * rng.uniform(0.05, 0.5, partial.size), 2)
+    credit_idx = np.concatenate([full, full, partial])
+    credit_cost = np.concatenate([-cost[full], corrected, -part])
+    n_extra_made = credit_idx.size
+
     # --- re-sends and shuffle --------------------------------------------------------
-    order = np.concatenate([np.arange(n_distinct), rng.integers(0, n_distinct, n_dup)])
-    order = order[rng.permutation(order.size)]
+    dup = rng.integers(0, n_distinct, n_dup + (n_extra - n_extra_made))
+    order = np.concatenate([np.arange(n_distinct), dup, credit_idx])
+    line_cost = np.concatenate([cost, cost[dup], credit_cost])
+    shuffle = rng.permutation(order.size)
+    order, line_cost = order[shuffle], line_cost[shuffle]
     claim_id = first_claim_id + order
 
     claims = pa.table({
@@ -426,13 +491,19 @@ def _chunk(rng: np.random.Generator, k: int, n_lines: int, first_claim_id: int,
         "end_date": pa.array(end[order].astype("int32"), pa.int32()).cast(pa.date32()),
         "care_type": _dictionary(care[order], types),
         "declaration_code": _dictionary(code_idx[order], vocab, mask=code_missing[order]),
-        "cost": pa.array(cost[order]),
+        "cost": pa.array(line_cost),
     })
     counts = {
         "n_distinct_claims": int(n_distinct),
-        "n_duplicate_lines": int(n_dup),
+        "n_duplicate_lines": int(dup.size),
         "n_non_basic_claims": int(n_non_basic),
         "n_orphan_claims": int(n_orphan),
+        "n_credited_claims": int(n_credited),
+        "n_reversed_claims": int(n_full),
+        "n_credit_lines": int(n_credited),
+        "credit_amount": float(cost[full].sum() + part.sum()),
+        "n_unmatched_credits": int(n_unmatched),
+        "unmatched_credit_amount": float(-cost[unmatched].sum()),
         "n_persons": int(n_persons),
         "n_person_years": int(py_person.size),
     }

@@ -32,13 +32,17 @@ column`` (a required column, or every column of a ``one_of`` group, absent; alwa
 raises), ``wrong type``, ``number out of range`` (beyond ±1.8e308 or infinite; beyond
 ±2^53 in whole-number columns), ``missing value``, ``negative value``, ``below
 minimum``, ``above maximum``, ``unknown category``, ``duplicate key`` (every row of a
-duplicated key; dropped with ``on_error="drop"``, as :mod:`kbz_eval.validation` does)
-and ``foreign key`` (checked when the referenced table is in ``references``; it is
-registered on the backend). Types are read as there: text stripped (an empty text is
-missing); numbers in the file's notation (decimal mark, thousands mark in groups of
-three); yes/no words from :data:`kbz_eval.validation.TRUE_WORDS` and ``FALSE_WORDS``;
-dates in ISO form or day-first (``01-03-2015``, with ``-``, ``/`` or ``.``), the form
-reading most values of the sample chosen per column.
+duplicated key; dropped with ``on_error="drop"``, as :mod:`kbz_eval.validation` does),
+``foreign key`` (checked when the referenced table is in ``references``; it is
+registered on the backend) and ``credit exceeds claim`` (a table with credit notes,
+:class:`kbz_eval.tables.Netting`: every row of a claim whose distinct negative amounts
+exceed its distinct non-negative ones by half a cent or more; only the claims with a
+negative amount are grouped, so a clean extract without credits costs one filter
+scan). Types are read as there: text stripped (an empty text is missing); numbers in
+the file's notation (decimal mark, thousands mark in groups of three); yes/no words
+from :data:`kbz_eval.validation.TRUE_WORDS` and ``FALSE_WORDS``; dates in ISO form or
+day-first (``01-03-2015``, with ``-``, ``/`` or ``.``), the form reading most values
+of the sample chosen per column.
 
 Row numbers
 -----------
@@ -101,16 +105,18 @@ from kbz_eval.engine.sources import resolve_files
 from kbz_eval.errors import DataValidationError, SpecificationError, Violation
 from kbz_eval.io import ExportMapping, _check_renames, load_mapping
 from kbz_eval.privacy import check_identifiers
-from kbz_eval.tables import Column, Table, get_table
+from kbz_eval.tables import NETTING_TOLERANCE, Column, Table, get_table
 from kbz_eval.validation import (
     _EXPECTED,
     _RANGE_DETAIL,
     ABOVE_MAXIMUM,
     BELOW_MINIMUM,
+    CREDIT_EXCEEDS_CLAIM,
     DATE_FORMATS,
     DUPLICATE_KEY,
     FALSE_WORDS,
     FOREIGN_KEY,
+    GROUP_RULES,
     INT_LIMIT,
     MISSING_VALUE,
     NEGATIVE_VALUE,
@@ -122,6 +128,7 @@ from kbz_eval.validation import (
     _missing_columns,
     _range_detail,
     check_on_error,
+    credit_detail,
     show_value,
     to_text,
 )
@@ -132,6 +139,7 @@ __all__ = ["CheckedSource", "SAMPLE_ROWS", "check_source"]
 SAMPLE_ROWS = 10_000
 
 _FILE, _ROW, _POS, _DUP_N = "__kbz_file", "__kbz_row", "__kbz_pos", "__kbz_dup_n"
+_CREDIT_N, _CREDIT_GROUP = "__kbz_credit_n", "__kbz_credit_group"
 _SHOWN, _TEXT, _PARSED, _WRITTEN = "__kbz_shown__", "__kbz_text__", "__kbz_read__", "__kbz_num__"
 _GIVEN, _BAD, _BIG = "__kbz_given__", "__kbz_bad__", "__kbz_big__"
 #: Position key of a row: file index * _SHIFT + row number (rows per file < 2**40).
@@ -141,7 +149,8 @@ _MAX_LINE = 16 << 20
 _counter = itertools.count()
 
 _RULE_RANK = (WRONG_TYPE, OUT_OF_RANGE, MISSING_VALUE, NEGATIVE_VALUE, BELOW_MINIMUM,
-              ABOVE_MAXIMUM, UNKNOWN_CATEGORY, DUPLICATE_KEY, FOREIGN_KEY)
+              ABOVE_MAXIMUM, UNKNOWN_CATEGORY, DUPLICATE_KEY, FOREIGN_KEY,
+              CREDIT_EXCEEDS_CLAIM)
 
 _PLAIN_ISO = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _TIME = (r"(?:[T ](?:[01]?[0-9]|2[0-3])(?::[0-5]?[0-9](?::[0-5]?[0-9](?:\.[0-9]+)?)?)?)?")
@@ -929,6 +938,7 @@ def _plan(con: Any, mapped: ir.Table, contract: Table, refs: dict[str, pd.DataFr
             rules.append(_Rule(col.name, rule, name, shown, detail, measure))
     checked = staged.mutate(**flags) if flags else staged
     checked = _with_key_rule(checked, contract, rules)
+    checked = _with_netting_rule(checked, contract, rules)
     return _Plan(staged.select(*[c.name for c in present]), checked, rules, present)
 
 
@@ -1004,6 +1014,45 @@ def _with_key_rule(checked: ir.Table, contract: Table, rules: list[_Rule]) -> ir
 
     rules.append(_Rule(label, DUPLICATE_KEY, flag, tuple(key), detail, ("keys", _DUP_N)))
     return joined.mutate(**{flag: joined[_DUP_N].notnull()})
+
+
+def _with_netting_rule(checked: ir.Table, contract: Table, rules: list[_Rule]) -> ir.Table:
+    """Flag every row of a claim whose distinct credits exceed its distinct debits.
+
+    The rule of :func:`kbz_eval.validation._netting_check`: rows with a group value and
+    an amount, distinct over the contract columns present, summed per group into debits
+    (amounts >= 0) and credits (minus the amounts < 0); a group with a debit whose
+    credits exceed its debits by :data:`~kbz_eval.tables.NETTING_TOLERANCE` or more has
+    all its rows flagged. Only groups with a negative amount are looked at.
+    """
+    net = contract.netting
+    if net is None or net.amount not in checked.columns or net.group not in checked.columns:
+        return checked
+    amount, group = checked[net.amount], checked[net.group]
+    columns = [c for c in contract.names if c in checked.columns]
+    credited = checked.filter(group.notnull() & (amount < 0)).select(net.group).distinct()
+    rows = checked.filter(group.notnull()).semi_join(credited, net.group)
+    lines = rows.filter(rows[net.amount].notnull()).select(*columns).distinct()
+    value = lines[net.amount]
+    per = lines.group_by(net.group).aggregate(
+        _debit=value.sum(where=value >= 0),
+        _credit=(-value).sum(where=value < 0),
+        _n_debit=lines.count(where=value >= 0),
+    )
+    over = per.filter((per._n_debit > 0) & (per._credit.fill_null(0.0)
+                                             - per._debit.fill_null(0.0) >= NETTING_TOLERANCE))
+    sizes = rows.group_by(net.group).aggregate(**{_CREDIT_N: rows.count()})
+    bad = sizes.semi_join(over, net.group).rename({_CREDIT_GROUP: net.group})
+    joined = checked.left_join(bad, checked[net.group] == bad[_CREDIT_GROUP]).select(
+        *checked.columns, _CREDIT_N)
+    flag = f"__kbz_f{len(rules)}"
+
+    def detail(n: float) -> str:
+        return credit_detail(round(n), net.group, net.amount)
+
+    rules.append(_Rule(net.amount, CREDIT_EXCEEDS_CLAIM, flag, (net.group, net.amount),
+                       detail, ("keys", _CREDIT_N)))
+    return joined.mutate(**{flag: joined[_CREDIT_N].notnull()})
 
 
 # ---------------------------------------------------------------------------
@@ -1129,6 +1178,6 @@ def _order(contract: Table, v: Violation) -> tuple[int, int]:
     names = contract.names
     first = v.column.split(" + ")[0]
     rank = names.index(first) if first in names else len(names)
-    if v.rule in (DUPLICATE_KEY, FOREIGN_KEY):
+    if v.rule in GROUP_RULES:
         rank += len(names)
     return rank, _RULE_RANK.index(v.rule)

@@ -52,7 +52,7 @@ def plot_bacon(result: Any, ax: Any = None) -> Any:
                    color=style["color"], marker=style["marker"], label=style["label"])
     twfe = result.settings["twfe"]
     ax.axhline(twfe, color="black", linestyle="--", linewidth=1,
-               label=f"TWFE estimate {twfe:.3g}")
+               label=f"TWFE estimate {twfe:.3g}".replace("-", "\u2212"))
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set_xlabel("weight in the TWFE estimate")
     ax.set_ylabel(f"2x2 DiD estimate on {result.settings.get('outcome', 'outcome')}")

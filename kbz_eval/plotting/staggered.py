@@ -49,6 +49,6 @@ def plot_event_study(result: Any, ax: Any = None) -> Any:
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole periods only
     ax.set_xlabel("periods since first treatment (event time)")
-    ax.set_ylabel(f"ATT on {settings.get('outcome', 'outcome')} ({level} {band} band)")
+    ax.set_ylabel(f"effect on {settings.get('outcome', 'outcome')} ({level} {band} band)")
     ax.legend(loc="best", frameon=False)
     return ax

@@ -217,20 +217,31 @@ def _practice_pages(raw: dict[str, Any], path: Path) -> PracticePagesConfig:
     return PracticePagesConfig(label_others=label)
 
 
-def _input_path(base: Path, rel: str, table: str, path: Path) -> Path:
-    """An input's resolved path; the engine's tables may also be a glob."""
+def _input_path(base: Path, rel: str, table: str) -> tuple[Path, str | None]:
+    """An input's resolved path (the engine's tables may also be a glob), and why it
+    cannot be found (``None`` when it exists)."""
     p = (base / rel).resolve() if not any(ch in rel for ch in "*?[") else base / rel
     if table in ENGINE_TABLES and not p.exists():
         from kbz_eval.engine.sources import resolve_files
 
         try:
             resolve_files(str(p))
-            return p
+            return p, None
         except SpecificationError as exc:
-            raise FileNotFoundError(f"{path}: input for '{table}' not found: {exc}") from None
+            return p, f"input for '{table}' not found: {exc}"
     if not p.exists():
-        raise FileNotFoundError(f"{path}: input for '{table}' not found: {p}")
-    return p
+        return p, f"input for '{table}' not found: {p}"
+    return p, None
+
+
+def _raise_missing(missing: list[str], path: Path) -> None:
+    """One error naming every missing input and mapping of the configuration."""
+    if len(missing) == 1:
+        raise FileNotFoundError(f"{path}: {missing[0]}")
+    if missing:
+        raise FileNotFoundError(
+            f"{path}: {len(missing)} files named in the configuration are not found:\n"
+            + "\n".join(f"  - {m}" for m in missing))
 
 
 def load_config(path: str | Path, *, backend: str | None = None) -> ReportConfig:
@@ -251,7 +262,8 @@ def load_config(path: str | Path, *, backend: str | None = None) -> ReportConfig
     Raises
     ------
     FileNotFoundError
-        If the file or an input it names does not exist.
+        If the file does not exist, or inputs or mappings it names do not (all of
+        them are listed in one message).
     SpecificationError
         On an unknown section, key, table, language, or a threshold below 5.
     """
@@ -290,12 +302,15 @@ def load_config(path: str | Path, *, backend: str | None = None) -> ReportConfig
 
     base = path.parent
     inputs: dict[str, Path] = {}
+    missing: list[str] = []  # every missing input and mapping, reported together
     for table, rel in raw.get("inputs", {}).items():
         if table not in TABLES:
             raise SpecificationError(
                 f"{path}: [inputs] names table {table!r}; known tables: {sorted(TABLES)}."
             )
-        inputs[table] = _input_path(base, str(rel), table, path)
+        inputs[table], problem = _input_path(base, str(rel), table)
+        if problem:
+            missing.append(problem)
     if not inputs:
         raise SpecificationError(f"{path}: [inputs] names no input files.")
     mappings = {}
@@ -306,8 +321,9 @@ def load_config(path: str | Path, *, backend: str | None = None) -> ReportConfig
             )
         p = (base / rel).resolve()
         if not p.is_file():
-            raise FileNotFoundError(f"{path}: mapping for '{table}' not found: {p}")
+            missing.append(f"mapping for '{table}' not found: {p}")
         mappings[table] = p
+    _raise_missing(missing, path)
     groups = raw.get("groups", {})
     _unknown(set(groups), {"kbz", "control"}, "[groups]", path)
     for name, ids in groups.items():

@@ -30,12 +30,71 @@ def new_figure(width: float = 7.0, height: float = 4.5) -> tuple[Any, Any]:
     return fig, ax
 
 
+def _wrap(item: Any, room: float, renderer: Any) -> None:
+    """Break ``item``'s text into lines until it fits ``room`` pixels (or each line is a
+    single word)."""
+    import textwrap
+
+    text = item.get_text()
+    if not text or "\n" in text:
+        return
+    width = len(text)
+    while item.get_window_extent(renderer).width > room and width > 12:
+        width = int(width * 0.85)
+        item.set_text(textwrap.fill(text, width=width, break_long_words=False))
+
+
+def fit_labels(fig: Any) -> None:
+    """Wrap titles, axis labels and legend entries that would not fit the figure, so no
+    label is cut off (long Dutch labels included)."""
+    import matplotlib as mpl
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    with mpl.rc_context(_RC):
+        if not hasattr(fig.canvas, "get_renderer"):
+            FigureCanvasAgg(fig)  # a detached figure: give it a canvas to measure on
+        fig.draw_without_rendering()  # lay out first, so extents are final
+        renderer = fig.canvas.get_renderer()
+        width_px = fig.get_figwidth() * fig.dpi
+        height_px = fig.get_figheight() * fig.dpi
+        for ax in fig.get_axes():
+            box = ax.get_window_extent(renderer)
+            # titles and x labels are centred on the axes: they fit within its width
+            room = min(0.95 * width_px, max(box.width, 0.5 * width_px))
+            for title in (ax.title, ax._left_title, ax._right_title):
+                _wrap(title, room, renderer)
+            _wrap(ax.xaxis.label, room, renderer)
+            # a y label is drawn turned: its length runs along the height
+            ylabel = ax.yaxis.label
+            text = ylabel.get_text()
+            if text:
+                import textwrap
+
+                chars = len(text)
+                while ylabel.get_window_extent(renderer).height > 0.95 * height_px and \
+                        chars > 12:
+                    chars = int(chars * 0.85)
+                    ylabel.set_text(textwrap.fill(text, width=chars,
+                                                  break_long_words=False))
+            legend = ax.get_legend()
+            if legend is not None:
+                for entry in legend.get_texts():
+                    _wrap(entry, 0.45 * width_px, renderer)
+        fig.draw_without_rendering()
+
+
 def save_figure(fig: Any, stem: Path) -> list[Path]:
-    """Write ``stem.png`` and ``stem.svg``; byte-identical for the same figure."""
+    """Write ``stem.png`` and ``stem.svg``; byte-identical for the same figure. Labels
+    too long for the figure are wrapped first, and the saved area takes in every
+    label (nothing is cut off at the edges)."""
     import matplotlib as mpl
 
     paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
+    fit_labels(fig)
     with mpl.rc_context(_RC):
-        fig.savefig(paths[0], dpi=PNG_DPI, metadata={"Software": None})
-        fig.savefig(paths[1], metadata={"Date": None, "Creator": None})
+        fig.savefig(paths[0], dpi=PNG_DPI, metadata={"Software": None},
+                    bbox_inches="tight", pad_inches=0.05)
+        fig.savefig(paths[1], metadata={"Date": None, "Creator": None},
+                    bbox_inches="tight", pad_inches=0.05)
     return paths

@@ -35,6 +35,9 @@ _TEXT = {
         "versions.",
         "practice_pages": "A page per practice: its funnel position, trends with control "
         "limits, ranking and IVM against the other practices",
+        "rows_shown": "The first {shown} of {total} rows; the whole table:",
+        "yes": "yes",
+        "no": "no",
     },
     "nl": {
         "synthetic": "Synthetische gegevens. Dit rapport is gemaakt met de synthetische "
@@ -59,6 +62,9 @@ _TEXT = {
         "versies vast.",
         "practice_pages": "Een pagina per praktijk: de plaats in de trechter, trends met "
         "controlegrenzen, rangorde en IVM tegenover de andere praktijken",
+        "rows_shown": "De eerste {shown} van {total} rijen; de hele tabel:",
+        "yes": "ja",
+        "no": "nee",
     },
 }
 
@@ -77,7 +83,23 @@ figure{margin:1rem 0}figure img{max-width:100%;height:auto}
 details{margin:.5rem 0}.warn{color:#8a3b00}
 .scroll{overflow-x:auto;max-width:100%}.nav{font-size:.95rem}
 .withheld{background:#f4f4f4;border-left:4px solid #888;padding:.4rem .75rem}
+.facts{display:flex;flex-wrap:wrap;gap:.4rem 1.5rem;margin:.25rem 0 1rem;padding:0;
+list-style:none;color:#333}.facts li span{color:#666}
 """
+
+#: Aims in the order the report shows them: efficiency, the question everyone asks,
+#: first.
+AIM_ORDER = (3, 1, 2, 4)
+
+#: Tables longer than this are shown by their first :data:`SHOWN_ROWS` rows, with the
+#: whole table linked as CSV.
+LONG_TABLE = 40
+SHOWN_ROWS = 20
+
+#: Columns holding years, cohorts or event times: whole numbers without separators.
+_YEAR_COLUMNS = {"year", "time", "base_time", "event_time", "first_period", "last_period",
+                 "kbz_start_year", "from_year", "to_year", "base_year", "follow_year",
+                 "start", "cohort", "wave", "measurement"}
 
 
 @dataclass
@@ -91,13 +113,33 @@ class Section:
     tables: list[pd.DataFrame] = field(default_factory=list)
     method: str = ""
     warnings: list[str] = field(default_factory=list)
+    aim: int = 0
+    table_files: list[str] = field(default_factory=list)  # CSV of each table, relative
 
 
-def _cell(value: Any, language: str) -> str:
+def _year_like(column: str) -> bool:
+    name = str(column).lower()
+    return name in _YEAR_COLUMNS or name.endswith("_year")
+
+
+def _p_like(column: str) -> bool:
+    name = str(column).lower()
+    return name in {"p", "p_value"} or name.startswith("p_value")
+
+
+def _cell(value: Any, language: str, column: str = "") -> str:
     if value is None or value is pd.NA:
         return "—"
     if isinstance(value, (bool, np.bool_)):
-        return str(bool(value))
+        return _TEXT[language]["yes" if value else "no"]
+    if _p_like(column) and isinstance(value, (int, float, np.integer, np.floating)):
+        return fmt.p_value(float(value), language=language)
+    if _year_like(column) and isinstance(value, (int, float, np.integer, np.floating)):
+        v = float(value)
+        if np.isnan(v):
+            return "—"
+        if v.is_integer():
+            return fmt.year(v)
     if isinstance(value, (int, np.integer)):
         return fmt.number(int(value), language=language)
     if isinstance(value, (float, np.floating)):
@@ -113,13 +155,31 @@ def _cell(value: Any, language: str) -> str:
 
 def display(frame: pd.DataFrame, language: str) -> pd.DataFrame:
     """The frame as text, numbers in the language's format (for HTML tables)."""
-    out = pd.DataFrame({c: [_cell(v, language) for v in frame[c].tolist()]
+    out = pd.DataFrame({c: [_cell(v, language, str(c)) for v in frame[c].tolist()]
                         for c in frame.columns})
     return out
 
 
-def _table(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, na_rep="—", border=0, escape=True)
+def _table(frame: pd.DataFrame, language: str = "en", csv: str | None = None) -> str:
+    """A table that scrolls sideways inside the page when wide; a long one shows its
+    first rows and links the whole table (``csv``)."""
+    note = ""
+    if csv is not None and len(frame) > LONG_TABLE:
+        words = _TEXT[language]["rows_shown"].format(
+            shown=SHOWN_ROWS, total=fmt.number(len(frame), language=language))
+        note = (f"<p>{html.escape(words)} "
+                f"<a href='{html.escape(csv)}'>{html.escape(csv)}</a></p>")
+        frame = frame.head(SHOWN_ROWS)
+    body = frame.to_html(index=False, na_rep="—", border=0, escape=True)
+    return f"{note}<div class='scroll'>{body}</div>"
+
+
+def report_facts(*, language: str, period: str, source: str, date: str,
+                 version: str) -> list[tuple[str, str]]:
+    """The first screen's facts: period, data source, date and version, labelled."""
+    words = {"en": ("Period", "Data", "Date", "kbz_eval version"),
+             "nl": ("Periode", "Gegevens", "Datum", "Versie kbz_eval")}[language]
+    return list(zip(words, (period, source, date, version), strict=True))
 
 
 def document(*, title: str, language: str, body: list[str]) -> str:
@@ -138,14 +198,21 @@ def render(
     *, title: str, language: str, synthetic: bool, panels: list[Any], aims: dict[int, dict],
     sections: list[Section], quality: pd.DataFrame, threshold: int,
     notes: list[str] | None = None, practice_index: str | None = None,
+    facts: list[tuple[str, str]] | None = None,
 ) -> str:
     """Render the whole report as one HTML string (deterministic for the same input).
 
     ``practice_index``: relative link to the index of the per-practice pages, when they
-    were written.
+    were written. ``facts``: the first screen's labelled facts (period, data source,
+    date, version; see :func:`report_facts`). Aims and sections follow
+    :data:`AIM_ORDER` (efficiency first).
     """
     t = _TEXT[language]
     body = [f"<h1>{html.escape(title)}</h1>"]
+    if facts:
+        body.append("<ul class='facts'>" + "".join(
+            f"<li><span>{html.escape(k)}:</span> {html.escape(v)}</li>" for k, v in facts)
+            + "</ul>")
     if synthetic:
         body.append(f"<p class='synthetic' role='alert'>{html.escape(t['synthetic'])}</p>")
     if practice_index:
@@ -154,7 +221,8 @@ def render(
                     f"{html.escape(t['practice_pages'])}</a></p>")
     body.append(f"<h2 id='overview'>{html.escape(t['overview'])}</h2><div class='aims'>")
     by_aim = {p.aim: p for p in panels}
-    for aim, names in aims.items():
+    rank = {a: i for i, a in enumerate(AIM_ORDER)}
+    for aim, names in sorted(aims.items(), key=lambda kv: rank.get(kv[0], len(rank))):
         p = by_aim.get(aim)
         body.append(f"<div class='aim'><div>{t['aim']} {aim}: "
                     f"<strong>{html.escape(names[language])}</strong></div>")
@@ -162,10 +230,11 @@ def render(
             body.append(f"<p>{html.escape(t['not_run'])}</p></div>")
             continue
         body.append(f"<div class='value'>{html.escape(p.value)}</div>"
-                    f"<div class='ci'>95% CI {html.escape(p.interval)}</div>"
+                    f"<div class='ci'>{fmt.ci_label(language)} {html.escape(p.interval)}</div>"
                     f"<p>{html.escape(p.sentence)}</p></div>")
     body.append("</div>")
-    for sec in sections:
+    ordered = sorted(sections, key=lambda sec: rank.get(sec.aim, len(rank)))
+    for sec in ordered:
         body.append(f"<h2 id='{html.escape(sec.key)}'>{html.escape(sec.title)}</h2>")
         if sec.image:
             body.append(f"<figure><img src='data:image/png;base64,{sec.image}' "
@@ -173,16 +242,17 @@ def render(
         body += [f"<p>{html.escape(p)}</p>" for p in sec.paragraphs]
         for w in sec.warnings:
             body.append(f"<p class='warn'>⚠ {html.escape(w)}</p>")
-        for frame in sec.tables:
+        for i, frame in enumerate(sec.tables):
+            csv = sec.table_files[i] if i < len(sec.table_files) else None
             body.append(f"<details><summary>{html.escape(t['table'])}</summary>"
-                        f"{_table(frame)}</details>")
+                        f"{_table(frame, language, csv)}</details>")
         if sec.method:
             body.append(f"<details><summary>{html.escape(t['method'])}</summary>"
                         f"<p>{html.escape(sec.method)}</p></details>")
     for note in notes or []:
         body.append(f"<p class='warn'>{html.escape(note)}</p>")
     body.append(f"<h2 id='data-quality'>{html.escape(t['quality'])}</h2>")
-    body.append(f"<p>{html.escape(t['quality_intro'])}</p>{_table(quality)}")
+    body.append(f"<p>{html.escape(t['quality_intro'])}</p>{_table(quality, language)}")
     body.append(f"<p><small>{html.escape(t['suppression'].format(n=threshold))} "
                 f"{html.escape(t['files'])}</small></p>")
     return document(title=title, language=language, body=body)

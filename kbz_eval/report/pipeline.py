@@ -32,6 +32,7 @@ from kbz_eval.report.analyses import AIMS, ANALYSES, Analysis
 from kbz_eval.report.cells import declarations
 from kbz_eval.report.config import ENGINE_TABLES, ReportConfig, load_config
 from kbz_eval.report.engine_inputs import EngineInputs, uses_engine
+from kbz_eval.report.formatting import localise_ticks
 from kbz_eval.report.manifest import build_manifest, write_manifest
 from kbz_eval.report.overview import overview
 from kbz_eval.report.practice_pages import (
@@ -148,6 +149,44 @@ def _read_inputs(cfg: ReportConfig, progress: Progress, engine: EngineInputs | N
                 "could not be read." if unread and len(order) > 1 else "")
         raise _input_problems(problems, note)
     return tables, rows
+
+
+def check_inputs(config: str | Path, *, backend: str | None = None
+                 ) -> tuple[ReportConfig, list[dict[str, Any]]]:
+    """Check every input of a report configuration as the report does before it starts.
+
+    Each input is read with its mapping, and checked against the practices table when
+    the configuration names one (claim lines and insured periods on the engine). Nothing
+    is written.
+
+    Parameters
+    ----------
+    config
+        Path of the report's TOML configuration (see :mod:`kbz_eval.report.config`).
+    backend
+        Engine backend overriding ``[engine] backend``: ``"duckdb"`` or ``"spark"``.
+
+    Returns
+    -------
+    tuple of ReportConfig and list of dict
+        The validated configuration and the data-quality rows of every input (table,
+        file, rows read, kept and rejected, reason).
+
+    Raises
+    ------
+    FileNotFoundError
+        Naming every input and mapping of the configuration that is not found.
+    DataValidationError, IdentifierError, SpecificationError
+        One error listing the problems of all inputs at once.
+    """
+    cfg = load_config(config, backend=backend)
+    progress = Progress(len(cfg.inputs), enabled=False)
+    if uses_engine(cfg):
+        with EngineInputs(cfg) as engine:
+            _, rows = _read_inputs(cfg, progress, engine)
+    else:
+        _, rows = _read_inputs(cfg, progress)
+    return cfg, rows
 
 
 def _apply_groups(practices: pd.DataFrame, cfg: ReportConfig) -> pd.DataFrame:
@@ -277,6 +316,7 @@ def _publish(key: str, title: str, result: Result, messages: list[str], cfg: Rep
     try:
         drawn.plot(ax=ax)
         translate_figure(fig, cfg.language)
+        localise_ticks(fig, cfg.language)
         save_figure(fig, work / "figures" / key)
     except (ValueError, TypeError, KeyError, IndexError):
         # the figure cannot be drawn without its suppressed cells: withhold it
@@ -301,6 +341,7 @@ def _publish(key: str, title: str, result: Result, messages: list[str], cfg: Rep
         else [],
         method=result.method,
         warnings=messages,
+        table_files=[f"tables/{key}__tidy.csv"] if "tidy" in published else [],
     )
     return section, published, drawn
 
@@ -346,6 +387,7 @@ def _build(cfg: ReportConfig, work: Path, progress: Progress,
         progress.step(spec.key)
         result, section, published = _run_analysis(spec, tables, cfg, work)
         results[spec.key] = result
+        section.aim = spec.aim
         sections.append(section)
         for name, frame in published.items():
             sheets[f"{spec.key}.{name}"] = frame
@@ -362,6 +404,7 @@ def _build(cfg: ReportConfig, work: Path, progress: Progress,
                 title = OPEN_DATA_TITLES.get(key, {}).get(cfg.language, result.title)
                 section, published, drawn = _publish(f"open_data_{key}", title, result,
                                                      sorted(set(result.warnings)), cfg, work)
+                section.aim = OPEN_DATA_AIMS.get(key, 3)
                 sections.append(section)
                 results[f"open_data_{key}"] = drawn
                 for name, frame in published.items():
@@ -385,7 +428,8 @@ def _build(cfg: ReportConfig, work: Path, progress: Progress,
     _write_csv(quality, work / "data_quality.csv")
     sheets = {"data_quality": quality, **sheets}
     progress.step("writing report.html, report.xlsx and manifest.json")
-    write_workbook(work / "report.xlsx", sheets, about=_about(cfg, synthetic))
+    write_workbook(work / "report.xlsx", sheets, about=_about(cfg, synthetic),
+                   language=cfg.language)
     (work / "report.html").write_text(
         html_report.render(
             title=cfg.title, language=cfg.language, synthetic=synthetic,
@@ -393,6 +437,7 @@ def _build(cfg: ReportConfig, work: Path, progress: Progress,
             quality=html_report.display(quality, cfg.language),
             threshold=cfg.suppression_threshold, notes=notes,
             practice_index=pages["index"] if pages else None,
+            facts=_facts(cfg, synthetic, tables),
         ),
         encoding="utf-8",
     )
@@ -489,6 +534,51 @@ OPEN_DATA_TITLES = {
                           ("haarlem", "Haarlem")]
     },
 }
+
+
+#: Open-data sections by aim (the rest are costs: aim 3).
+OPEN_DATA_AIMS = {"overvecht_health": 2}
+
+
+def report_date(language: str) -> str:
+    """The report's date in ``language``: the day of ``SOURCE_DATE_EPOCH`` when set (for
+    byte-identical rebuilds on another day), else today (UTC)."""
+    import datetime as dt
+    import os
+
+    from babel.dates import format_date
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        day = dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).date()
+    else:
+        day = dt.datetime.now(tz=dt.UTC).date()
+    return format_date(day, format="long", locale="nl_NL" if language == "nl" else "en_GB")
+
+
+def _facts(cfg: ReportConfig, synthetic: bool, tables: dict[str, pd.DataFrame]
+           ) -> list[tuple[str, str]]:
+    """Period, data source, date and version for the report's first screen."""
+    from kbz_eval import __version__
+
+    years = cfg.analysis.get("years")
+    if years:
+        period = f"{int(years[0])}–{int(years[1])}"
+    elif "person_years" in tables and len(tables["person_years"]):
+        y = tables["person_years"]["year"]
+        period = f"{int(y.min())}–{int(y.max())}"
+    else:
+        period = "—"
+    nl = cfg.language == "nl"
+    if synthetic:
+        source = ("synthetische steekproef van kbz_eval (geen echte personen)" if nl
+                  else "the synthetic sample of kbz_eval (no real persons)")
+    else:
+        source = ", ".join(sorted({p.name for p in cfg.inputs.values()}))
+    if _open_data_found(cfg):
+        source += "; open data: Vektis, RIVM"
+    return html_report.report_facts(language=cfg.language, period=period, source=source,
+                                    date=report_date(cfg.language), version=__version__)
 
 
 def _about(cfg: ReportConfig, synthetic: bool) -> list[tuple[str, str]]:

@@ -57,14 +57,30 @@ def panel_rows(panel_report: dict[str, Any]) -> list[dict[str, Any]]:
     """Data-quality rows for the claims engine: where every claim line went.
 
     ``panel_report`` is ``panel.attrs["kbz_panel"]`` (see
-    :class:`kbz_eval.engine.PanelReport`).
+    :class:`kbz_eval.engine.PanelReport`). Credit notes (negative costs) get four rows:
+    the credit lines netted against their claim, the claims withdrawn because their
+    credits leave nothing, the over-credited claims (credits exceeding the claim; the
+    excess is floored at 0) and the credit notes without a matching claim in the
+    extract, each with its amount in EUR in the reason (a total over many claims,
+    never a single line's value).
     """
+    def eur(key: str) -> str:
+        return f"EUR {float(panel_report.get(key) or 0.0):,.2f}"
+
     labels = {
         "duplicate_lines_removed": "re-sent duplicate claim lines counted once",
         "excluded_claims": "declaration code outside the basic package (16/17)",
         "orphan_claims": "claims of persons without an insured period that year",
         "unassignable_claims": "claims without the date the year rule needs",
         "unknown_care_type_claims": "claims of an unknown care type",
+        "credit_lines_netted": "credit-note lines (negative cost) netted against their "
+                               f"claim ({eur('credit_amount_netted')})",
+        "withdrawn_claims": "claims netted to nothing by credit notes (fully reversed, "
+                            "over-credited or without their claim)",
+        "over_credited_claims": "claims whose credit notes exceed them, floored at 0 "
+                                f"({eur('over_credit_cost')} not deducted)",
+        "unmatched_credit_claims": "credit notes without a matching claim in the extract "
+                                   f"({eur('unmatched_credit_cost')} not deducted)",
     }
     n_in = panel_report.get("lines_in", pd.NA)
     rows = []

@@ -72,6 +72,16 @@ PHRASES: dict[str, str] = {
     "control practices: shrunken O/E": "controlepraktijken: gekrompen W/V",
     "KBZ practices: own O/E, interval": "KBZ-praktijken: eigen W/V, interval",
     "control practices: own O/E, interval": "controlepraktijken: eigen W/V, interval",
+    "periods since first treatment (event time)": "perioden sinds de start (gebeurtenistijd)",
+    "before treatment": "vóór de start",
+    "after treatment": "na de start",
+    "weight in the TWFE estimate": "gewicht in de TWFE-schatting",
+    "treated vs never treated": "gestart tegenover nooit gestart",
+    "earlier vs later treated": "eerder tegenover later gestart",
+    "later vs earlier treated (forbidden)":
+        "later tegenover eerder gestart (verboden vergelijking)",
+    "outpatient DBC cost per insured year (EUR)":
+        "poliklinische kosten per verzekerdejaar (EUR)",
 }
 
 #: Patterns for labels that carry names or numbers.
@@ -105,6 +115,10 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (r"^all \(n=(\d+)\)$", r"alle (n=\1)"),
     (r"^(.+): good self rated health$", r"\1: goed ervaren gezondheid"),
     (r"^(.+): exercise norm$", r"\1: beweegnorm"),
+    (r"^effect on (.+) \((\d+)% simultaneous band\)$", r"effect op \1 (\2%-simultane band)"),
+    (r"^effect on (.+) \((\d+)% pointwise band\)$", r"effect op \1 (\2%-puntsgewijze band)"),
+    (r"^2x2 DiD estimate on (.+)$", r"2×2-DiD-schatting van \1"),
+    (r"^TWFE estimate (\S+)$", r"TWFE-schatting \1"),
 )
 _COMPILED = tuple((re.compile(p), r) for p, r in PATTERNS)
 #: Labels that read the same in both languages (amounts, ids).
@@ -120,6 +134,9 @@ def translate(text: str) -> str:
     for pattern, repl in _COMPILED:
         if pattern.match(text):
             out = pattern.sub(repl, text)
+            for en, nl in PHRASES.items():  # a known phrase inside, e.g. the outcome
+                if len(en) > 12 and en in out:
+                    out = out.replace(en, nl)
             for en, nl in _WORDS.items():
                 out = re.sub(rf"\b{en}\b", nl, out)
             return out
