@@ -139,3 +139,42 @@ def test_a_practice_page_renders_in_headless_chromium(html_report):
         assert browser.save_screenshot(str(ARTEFACTS / "practice_page.png"))
     finally:
         browser.quit()
+
+
+def test_no_table_or_figure_overflows_the_report_at_1280_px(html_report):
+    """Every table opened (the details expanded): the page is no wider than a
+    1,280-pixel window; a wide table scrolls inside its own box; every figure and
+    heading fits; long tables show their first rows and link the whole CSV."""
+    browser = _browser()
+    try:
+        browser.get((html_report / "report.html").as_uri())
+        assert browser.execute_script("return window.innerWidth;") <= 1280
+        opened = browser.execute_script(
+            "const d = document.querySelectorAll('details');"
+            "d.forEach(e => e.open = true); return d.length;")
+        assert opened >= 10
+        overflow = browser.execute_script(
+            "return document.documentElement.scrollWidth - "
+            "document.documentElement.clientWidth;")
+        assert overflow <= 0, f"the page is {overflow} px wider than the window"
+        loose = browser.execute_script(
+            "return Array.from(document.querySelectorAll('table'))"
+            ".filter(t => !t.parentElement.classList.contains('scroll')).length;")
+        assert loose == 0, "a table outside a scrolling box"
+        wide = browser.execute_script(
+            "const w = document.documentElement.clientWidth;"
+            "return Array.from(document.querySelectorAll('img, .scroll, p, h1, h2, li'))"
+            ".filter(e => e.getBoundingClientRect().right > w + 1)"
+            ".map(e => e.tagName + ' ' + (e.alt || e.textContent.slice(0, 40)));")
+        assert not wide, f"elements wider than the window: {wide}"
+        rows = browser.execute_script(
+            "return Math.max(...Array.from(document.querySelectorAll('table'))"
+            ".map(t => t.rows.length));")
+        assert rows <= 41  # a header and at most LONG_TABLE rows
+        links = browser.execute_script(
+            "return Array.from(document.querySelectorAll('a'))"
+            ".map(a => a.getAttribute('href')).filter(h => h && h.endsWith('.csv'));")
+        for href in links:
+            assert (html_report / href).is_file(), href
+    finally:
+        browser.quit()
