@@ -128,12 +128,15 @@ def _tables(report: Path) -> dict[str, pd.DataFrame]:
 
 
 def _sheets(report: Path) -> list[pd.DataFrame]:
+    """Every table sheet, with the technical column names the contents sheet lists."""
     wb = openpyxl.load_workbook(report / "report.xlsx", read_only=True)
+    contents = list(wb.worksheets[0].values)[1:]
     out = []
-    for ws in wb.worksheets[1:]:
-        rows = list(ws.values)
-        if rows:
-            out.append(pd.DataFrame(rows[1:], columns=[str(c) for c in rows[0]]))
+    for row in contents:
+        sheet, columns = row[1], row[5]
+        if columns:
+            rows = list(wb[sheet].values)
+            out.append(pd.DataFrame(rows[1:], columns=columns.split(", ")))
     return out
 
 

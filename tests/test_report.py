@@ -81,10 +81,10 @@ def test_workbook_has_a_sheet_per_table_and_an_about_sheet(report):
     import openpyxl
 
     wb = openpyxl.load_workbook(report / "report.xlsx", read_only=True)
-    assert wb.sheetnames[0] == "about"
-    assert "data_quality" in wb.sheetnames
-    about = {r[0]: r[1] for r in wb["about"].iter_rows(values_only=True)}
-    assert {"sources", "period", "suppression rule", "synthetic data",
+    assert wb.sheetnames[:2] == ["Contents", "About"]
+    assert "Data quality" in wb.sheetnames
+    about = {r[0]: r[1] for r in wb["About"].iter_rows(min_row=2, values_only=True)}
+    assert {"Sources", "Period", "Suppression rule", "Synthetic data",
             "kbz_eval version"} <= set(about)
     assert len(wb.sheetnames) > 20
 
