@@ -54,6 +54,7 @@ _LAZY = {
     "bacon_decomposition": "kbz_eval.estimators.bacon",
     "balance": "kbz_eval.estimators.balance",
     "comparison_units": "kbz_eval.estimators.balance",
+    "practice_weights": "kbz_eval.estimators.balance",
     "pretrend_test": "kbz_eval.estimators.pretrends",
     "honest_sensitivity": "kbz_eval.estimators.pretrends",
     "mde_two_by_two": "kbz_eval.estimators.power",

@@ -393,3 +393,70 @@ def test_coverage_with_planted_dynamic_effects():
     assert 0.92 <= simple_hits / seeds <= 0.98
     assert 0.92 <= band_hits / seeds <= 0.98
     assert abs(np.mean(errors)) < 3 * np.std(errors) / np.sqrt(seeds)
+
+
+# --------------------------------------------------------------------------- weights
+def _weighted_panel(seed: int = 3) -> pd.DataFrame:
+    """60 units, cohorts 2014 / 2015 / never, a covariate, heterogeneous effects and
+    integer weights 1-3 (constant within a unit)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for u in range(60):
+        g = [0, 2014, 2015][u % 3]
+        x = rng.normal()
+        w = int(rng.integers(1, 4))
+        a = rng.normal()
+        for t in range(2012, 2017):
+            eff = (1.0 + 0.3 * u / 60 + 0.5 * (t - g)) if g and t >= g else 0.0
+            rows.append((u, t, g, x, w, a + 0.3 * (t - 2012) * (1 + x) + eff
+                         + rng.normal(scale=0.4)))
+    return pd.DataFrame(rows, columns=["unit", "year", "start", "x", "w", "y"])
+
+
+@pytest.mark.parametrize("estimation", ["reg", "ipw", "dr"])
+def test_integer_weights_equal_replicated_units(estimation):
+    """Weights of k equal k copies of the unit: identical ATT(g, t) and aggregations,
+    and, clustering the copies on their original unit, identical standard errors (to
+    1e-10), for all three estimators with a covariate."""
+    panel = _weighted_panel()
+    copies = panel.loc[panel.index.repeat(panel["w"])].copy()
+    copies["copy"] = copies.groupby(["unit", "year"]).cumcount()
+    copies["unit_copy"] = copies["unit"] * 10 + copies["copy"]
+    spec = dict(outcome="y", time="year", group="start", covariates=["x"],
+                estimation=estimation, bootstrap=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        weighted = staggered_did(panel, unit="unit", weights="w", **spec)
+        replicated = staggered_did(copies, unit="unit_copy", cluster="unit", **spec)
+        plain = staggered_did(panel, unit="unit", **spec)
+    for name in ("att_gt", "dynamic", "group", "calendar", "overall"):
+        a, b = weighted.tables[name], replicated.tables[name]
+        np.testing.assert_allclose(a["att"], b["att"], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(a["se"], b["se"], rtol=1e-8)
+    # the weights matter: unweighted estimates differ
+    assert not np.allclose(weighted.tables["att_gt"]["att"], plain.tables["att_gt"]["att"])
+    assert "weighted by 'w'" in weighted.method
+
+
+def test_equal_weights_change_nothing():
+    panel = _weighted_panel().assign(one=2.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        a = staggered_did(panel, outcome="y", unit="unit", time="year", group="start",
+                          weights="one", bootstrap=False)
+        b = staggered_did(panel, outcome="y", unit="unit", time="year", group="start",
+                          bootstrap=False)
+    pd.testing.assert_frame_equal(a.tables["overall"], b.tables["overall"],
+                                  check_exact=False, rtol=1e-12)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda p: p.assign(w=np.where(p["year"] == 2013, 9, p["w"])), "same in every row"),
+    (lambda p: p.assign(w=-p["w"]), "non-negative"),
+    (lambda p: p.assign(w=0), "all zero"),
+    (lambda p: p.assign(w="a"), "must be numeric"),
+])
+def test_bad_weights_are_named(change, message):
+    with pytest.raises(SpecificationError, match=message):
+        staggered_did(change(_weighted_panel()), outcome="y", unit="unit", time="year",
+                      group="start", weights="w", bootstrap=False)

@@ -40,6 +40,8 @@ Target = Literal["att"]
 #: Newton iterations and tolerance (max abs. standardised moment gap) of the dual.
 _MAX_ITER = 200
 _TOL = 1e-11
+#: Gap accepted when Newton's steps no longer decrease the dual at machine precision.
+_TOL_STALLED = 1e-8
 #: |SMD| above this is commonly read as imbalance (Stuart 2010; Austin 2009).
 SMD_THRESHOLD = 0.1
 
@@ -243,7 +245,17 @@ def _entropy_weights(c: np.ndarray, target: np.ndarray, base: np.ndarray,
             if f1 <= f0 - 1e-4 * t * grad @ step:
                 break
             t /= 2
+        else:
+            break  # no decrease left at floating-point precision
         lam = new
+    # Newton stalled: converged when the gap is negligible (standardised moments within
+    # 1e-8 of the treated ones; rounding keeps some from 1e-11), otherwise infeasible
+    eta = z @ lam
+    w = q * np.exp(eta - eta.max())
+    w /= w.sum()
+    grad = w @ z
+    if np.max(np.abs(grad)) < _TOL_STALLED:
+        return w
     raise SpecificationError(
         f"Entropy balancing did not converge: the treated moments of {names} cannot be "
         "matched exactly by positive weights on the comparison units (largest remaining "

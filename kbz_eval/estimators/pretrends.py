@@ -215,7 +215,8 @@ def event_study(result: Any, data: pd.DataFrame) -> EventStudy:
         alpha=s["alpha"], bootstrap=s["bootstrap"])
     roles, cov_list = sg._resolve_columns(
         data, outcome=s["outcome"], unit=s["unit"], time=s["time"], group=s["group"],
-        cluster=s["cluster"], covariates=s["covariates"] or None)
+        cluster=s["cluster"], covariates=s["covariates"] or None,
+        weights=s.get("weights"))
     panel, _ = sg._prepare(data, roles, cov_list, options["anticipation"],
                            options["control"])
     gt = sg._group_time(panel, control=options["control"],

@@ -180,6 +180,12 @@ class _Panel:
     n_clusters: int
     cohorts: np.ndarray  # cohorts estimated
     dropped: dict[str, int]
+    w: np.ndarray | None = None  # (n,) unit weights, mean 1; None = equal weights
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Unit weights (ones when none were given)."""
+        return np.ones(len(self.g)) if self.w is None else self.w
 
 
 def _fmt(value: Any) -> str:
@@ -217,7 +223,8 @@ def _check_options(*, control: Any, anticipation: Any, estimation: Any, base_per
 
 
 def _resolve_columns(data: Any, *, outcome: Any, unit: Any, time: Any, group: Any,
-                     cluster: Any, covariates: Any) -> tuple[dict[str, Hashable], list]:
+                     cluster: Any, covariates: Any, weights: Any = None
+                     ) -> tuple[dict[str, Hashable], list]:
     if not isinstance(data, pd.DataFrame):
         raise SpecificationError(
             f"`data` must be a pandas DataFrame with one row per unit and period, but a "
@@ -238,6 +245,8 @@ def _resolve_columns(data: Any, *, outcome: Any, unit: Any, time: Any, group: An
                                   "group": group}
     if cluster is not None:
         roles["cluster"] = cluster
+    if weights is not None:
+        roles["weights"] = weights
     for role, col in [*roles.items(), *(("covariates", c) for c in cov_list)]:
         if col not in data.columns:
             raise SpecificationError(
@@ -245,7 +254,9 @@ def _resolve_columns(data: Any, *, outcome: Any, unit: Any, time: Any, group: An
                 f"{_did_you_mean(col, data.columns)} Columns: "
                 f"{[str(c) for c in data.columns][:20]}."
             )
-    for role in ("outcome", "time", "group"):
+    for role in ("outcome", "time", "group", "weights"):
+        if role not in roles:
+            continue
         if not pd.api.types.is_numeric_dtype(data[roles[role]]) or pd.api.types.is_bool_dtype(
                 data[roles[role]]):
             raise SpecificationError(
@@ -272,6 +283,15 @@ def _prepare(data: pd.DataFrame, roles: dict[str, Hashable], cov_list: list,
     needed = [roles["outcome"], roles["unit"], roles["time"], *cov_list]
     if "cluster" in roles:
         needed.append(roles["cluster"])
+    if "weights" in roles:
+        wcol = roles["weights"]
+        bad = ~np.isfinite(df[wcol].to_numpy(float)) | (df[wcol].to_numpy(float) < 0)
+        if bad.any():
+            raise SpecificationError(
+                f"The weights ({_fmt(wcol)}) must be finite and non-negative, but "
+                f"{int(bad.sum())} rows are not (first rows: "
+                f"{list(df.index[bad][:_SHOW])})."
+            )
     missing = df[needed].isna().any(axis=1)
     dropped = {"rows_missing": int(missing.sum()), "units_unbalanced": 0,
                "units_treated_first": 0}
@@ -298,6 +318,14 @@ def _prepare(data: pd.DataFrame, roles: dict[str, Hashable], cov_list: list,
             f"The first treatment period ({_fmt(g)}) must be a period, or 0/NaN for never "
             f"treated units, but negative values occur."
         )
+    if "weights" in roles:
+        wvar = df.groupby(u, sort=False)[roles["weights"]].nunique() > 1
+        if wvar.any():
+            raise SpecificationError(
+                f"The weights ({_fmt(roles['weights'])}) must be the same in every row "
+                f"of a unit, but they vary for {int(wvar.sum())} units of {_fmt(u)} "
+                f"(first: {list(wvar[wvar].index[:_SHOW])})."
+            )
     if "cluster" in roles:
         cvar = df.groupby(u, sort=False)[roles["cluster"]].nunique() > 1
         if cvar.any():
@@ -370,16 +398,24 @@ def _prepare(data: pd.DataFrame, roles: dict[str, Hashable], cov_list: list,
     if n_clusters < 2:
         raise SpecificationError("The variance needs at least two clusters, but there is "
                                  "one.")
+    unit_w = None
+    if "weights" in roles:
+        unit_w = df.groupby(u, sort=True)[roles["weights"]].first().reindex(units) \
+            .to_numpy(float)
+        if unit_w.sum() <= 0:
+            raise SpecificationError(f"The weights ({_fmt(roles['weights'])}) are all "
+                                     "zero.")
+        unit_w = unit_w / unit_w.mean()  # mean 1, as R did normalises them
     return _Panel(y=y, x=x, g=gvec, times=times, cluster=cluster, n_clusters=n_clusters,
-                  cohorts=cohorts, dropped=dropped), notes
+                  cohorts=cohorts, dropped=dropped, w=unit_w), notes
 
 
 # ----------------------------------------------------------------- 2 x 2 estimators
-def _ols_control(dy: np.ndarray, d: np.ndarray, x: np.ndarray
+def _ols_control(dy: np.ndarray, d: np.ndarray, x: np.ndarray, iw: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Outcome regression of ``dy`` on ``x`` among comparison units: fitted values for
-    all and the OLS influence rows ``(1-D) e x' (X'X/n)^{-1}``."""
-    w = 1.0 - d
+    """Weighted outcome regression of ``dy`` on ``x`` among comparison units: fitted
+    values for all and the OLS influence rows ``w (1-D) e x' (X'WX/n)^{-1}``."""
+    w = iw * (1.0 - d)
     xw = x * w[:, None]
     gram = xw.T @ x / len(dy)
     if np.linalg.matrix_rank(gram) < x.shape[1]:
@@ -393,43 +429,45 @@ def _ols_control(dy: np.ndarray, d: np.ndarray, x: np.ndarray
     return fitted, lin_rep
 
 
-def _logit(d: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Propensity scores by maximum likelihood (Newton) and the linear representation
-    ``(D - p) x' (X'WX/n)^{-1}``."""
+def _logit(d: np.ndarray, x: np.ndarray, iw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Propensity scores by weighted maximum likelihood (Newton) and the linear
+    representation ``w (D - p) x' (X'WX/n)^{-1}``."""
     n = len(d)
-    mean = np.clip(d.mean(), 1e-12, 1 - 1e-12)
+    mean = np.clip(np.sum(iw * d) / np.sum(iw), 1e-12, 1 - 1e-12)
     beta = np.zeros(x.shape[1])
     beta[0] = np.log(mean / (1 - mean))
     for _ in range(_LOGIT_MAX_ITER):
         p = 1 / (1 + np.exp(-(x @ beta)))
-        hess = (x * (p * (1 - p))[:, None]).T @ x
-        step = np.linalg.solve(hess, x.T @ (d - p))
+        hess = (x * (iw * p * (1 - p))[:, None]).T @ x
+        step = np.linalg.solve(hess, x.T @ (iw * (d - p)))
         beta = beta + step
         if np.max(np.abs(step)) < _LOGIT_TOL:
             break
     p = 1 / (1 + np.exp(-(x @ beta)))
-    hess = (x * (p * (1 - p))[:, None]).T @ x
+    hess = (x * (iw * p * (1 - p))[:, None]).T @ x
     if not np.all(np.isfinite(beta)) or 1 / np.linalg.cond(hess) < np.finfo(float).eps:
         raise SpecificationError(
             "The propensity score could not be estimated in a cohort × period cell "
             "(perfect separation or collinear covariates); use estimation='reg' or fewer "
             "covariates."
         )
-    lin_rep = ((d - p)[:, None] * x) @ (np.linalg.inv(hess) * n)
+    lin_rep = ((iw * (d - p))[:, None] * x) @ (np.linalg.inv(hess) * n)
     return p, lin_rep
 
 
-def _ps_weights(d: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _ps_weights(d: np.ndarray, p: np.ndarray, iw: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     p = np.minimum(p, _PS_CAP)
     keep = np.where(d == 1, p < 1.01, p < PS_TRIM).astype(float)
-    w_treat = keep * d
-    w_cont = keep * p * (1 - d) / (1 - p)
+    w_treat = keep * iw * d
+    w_cont = keep * iw * p * (1 - d) / (1 - p)
     return p, w_treat, w_cont
 
 
-def _or_panel(dy: np.ndarray, d: np.ndarray, x: np.ndarray) -> tuple[float, np.ndarray]:
-    fitted, lin_ols = _ols_control(dy, d, x)
-    w = d
+def _or_panel(dy: np.ndarray, d: np.ndarray, x: np.ndarray, iw: np.ndarray
+              ) -> tuple[float, np.ndarray]:
+    fitted, lin_ols = _ols_control(dy, d, x, iw)
+    w = iw * d
     eta_treat = np.mean(w * dy) / np.mean(w)
     eta_cont = np.mean(w * fitted) / np.mean(w)
     inf_treat = (w * dy - w * eta_treat) / np.mean(w)
@@ -438,9 +476,10 @@ def _or_panel(dy: np.ndarray, d: np.ndarray, x: np.ndarray) -> tuple[float, np.n
     return eta_treat - eta_cont, inf_treat - inf_cont
 
 
-def _ipw_panel(dy: np.ndarray, d: np.ndarray, x: np.ndarray) -> tuple[float, np.ndarray]:
-    p, lin_ps = _logit(d, x)
-    p, w_treat, w_cont = _ps_weights(d, p)
+def _ipw_panel(dy: np.ndarray, d: np.ndarray, x: np.ndarray, iw: np.ndarray
+               ) -> tuple[float, np.ndarray]:
+    p, lin_ps = _logit(d, x, iw)
+    p, w_treat, w_cont = _ps_weights(d, p, iw)
     eta_treat = np.mean(w_treat * dy) / np.mean(w_treat)
     eta_cont = np.mean(w_cont * dy) / np.mean(w_cont)
     inf_treat = (w_treat * dy - w_treat * eta_treat) / np.mean(w_treat)
@@ -449,10 +488,11 @@ def _ipw_panel(dy: np.ndarray, d: np.ndarray, x: np.ndarray) -> tuple[float, np.
     return eta_treat - eta_cont, inf_treat - inf_cont
 
 
-def _dr_panel(dy: np.ndarray, d: np.ndarray, x: np.ndarray) -> tuple[float, np.ndarray]:
-    p, lin_ps = _logit(d, x)
-    p, w_treat, w_cont = _ps_weights(d, p)
-    fitted, lin_ols = _ols_control(dy, d, x)
+def _dr_panel(dy: np.ndarray, d: np.ndarray, x: np.ndarray, iw: np.ndarray
+              ) -> tuple[float, np.ndarray]:
+    p, lin_ps = _logit(d, x, iw)
+    p, w_treat, w_cont = _ps_weights(d, p, iw)
+    fitted, lin_ols = _ols_control(dy, d, x, iw)
     resid = dy - fitted
     eta_treat = np.mean(w_treat * resid) / np.mean(w_treat)
     eta_cont = np.mean(w_cont * resid) / np.mean(w_cont)
@@ -477,6 +517,7 @@ class _GroupTime:
 def _group_time(panel: _Panel, *, control: str, anticipation: int, estimation: str,
                 base_period: str) -> _GroupTime:
     times, gvec = panel.times, panel.g
+    weights = panel.weights
     n = len(gvec)
     rows: list[dict[str, Any]] = []
     columns: list[np.ndarray] = []
@@ -510,7 +551,13 @@ def _group_time(panel: _Panel, *, control: str, anticipation: int, estimation: s
             sub = np.flatnonzero(treated | comparison)
             dy = panel.y[sub, ti] - panel.y[sub, base]
             x = panel.x[min(ti, base)][sub]
-            att, inf = estimator(dy, treated[sub].astype(float), x)
+            iw = weights[sub]
+            if not (iw * comparison[sub]).any() or not (iw * treated[sub]).any():
+                raise SpecificationError(
+                    f"Cohort {g:g} in period {times[ti]:g}: the weights of its treated or "
+                    "comparison units are all zero."
+                )
+            att, inf = estimator(dy, treated[sub].astype(float), x, iw)
             psi = np.zeros(n)
             psi[sub] = inf * (n / len(sub))
             rows.append({**row, "att": att, "n_treated": int(treated.sum()),
@@ -523,9 +570,10 @@ def _group_time(panel: _Panel, *, control: str, anticipation: int, estimation: s
 
 # --------------------------------------------------------------------------- aggregation
 def _weight_influence(keep: np.ndarray, groups: np.ndarray, gvec: np.ndarray,
-                      pg: np.ndarray) -> np.ndarray:
-    """Influence of estimating the cohort-share weights ``pg_k / sum(pg)`` (n × k)."""
-    indicator = (gvec[:, None] == groups[keep][None, :]).astype(float) - pg[keep][None, :]
+                      pg: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Influence of estimating the (weighted) cohort-share weights ``pg_k / sum(pg)``
+    (n × k)."""
+    indicator = w[:, None] * (gvec[:, None] == groups[keep][None, :]) - pg[keep][None, :]
     total = pg[keep].sum()
     if1 = indicator / total
     if2 = indicator.sum(axis=1)[:, None] * (pg[keep] / total**2)[None, :]
@@ -556,7 +604,9 @@ def _aggregate(gt: _GroupTime, panel: _Panel) -> _Aggregates:
     time = rows["time"].to_numpy()
     event = rows["event_time"].to_numpy()
     size = {g: int((gvec == g).sum()) for g in panel.cohorts}
-    pg = np.array([size[g] for g in groups]) / len(gvec)
+    unit_w = panel.weights
+    share_of = {g: float(np.mean(unit_w * (gvec == g))) for g in panel.cohorts}
+    pg = np.array([share_of[g] for g in groups])
     post = groups <= time
     tables: dict[str, pd.DataFrame] = {}
     influence: dict[str, np.ndarray] = {}
@@ -565,7 +615,7 @@ def _aggregate(gt: _GroupTime, panel: _Panel) -> _Aggregates:
     def weighted(keep: np.ndarray) -> tuple[float, np.ndarray]:
         idx = np.flatnonzero(keep)
         w = pg[idx] / pg[idx].sum()
-        return _combine(gt, idx, w, _weight_influence(idx, groups, gvec, pg))
+        return _combine(gt, idx, w, _weight_influence(idx, groups, gvec, pg, unit_w))
 
     def treated_units(keep: np.ndarray) -> int:
         return int(sum(size[g] for g in np.unique(groups[keep])))
@@ -598,9 +648,9 @@ def _aggregate(gt: _GroupTime, panel: _Panel) -> _Aggregates:
         inf_mat = np.column_stack(infs)
         ests_arr = np.array(ests)
         if name == "group":
-            share = np.array([size[g] for g in table["group"]], dtype=float) / len(gvec)
+            share = np.array([share_of[g] for g in table["group"]])
             wif = _weight_influence(np.arange(len(share)), table["group"].to_numpy(),
-                                    gvec, share)
+                                    gvec, share, unit_w)
             w = share / share.sum()
             o_est = float(ests_arr @ w)
             o_inf = inf_mat @ w + wif @ ests_arr
@@ -673,6 +723,8 @@ def _method_text(*, roles: dict[str, Hashable], cov_list: list, options: dict[st
         "sqrt(sum_c S_c^2) / n, R did's analytic SE when clusters are units. "
         f"{band}; p-values are pointwise. Balanced panel of {len(panel.g)} units over "
         f"{len(panel.times)} periods."
+        + (f" Units weighted by {_fmt(roles['weights'])} (normalised to mean 1) in every "
+           "2 x 2 estimate and in the cohort shares." if "weights" in roles else "")
     )
 
 
@@ -702,6 +754,7 @@ def staggered_did(
     seed: int | None = 0,
     alpha: float = 0.05,
     bootstrap: bool = True,
+    weights: Hashable | None = None,
 ) -> StaggeredDidResult:
     """Difference-in-differences with staggered adoption (Callaway & Sant'Anna 2021).
 
@@ -748,6 +801,13 @@ def staggered_did(
     bootstrap
         ``True`` (default): simultaneous bands from the multiplier bootstrap;
         ``False``: pointwise normal intervals only.
+    weights
+        Column of non-negative unit weights, the same in every row of a unit (e.g. the
+        entropy-balancing or propensity weights of
+        :func:`~kbz_eval.estimators.balance.balance` for a comparison group of
+        applicants), as R ``did``'s ``weightsname``: they enter every 2 × 2 estimate
+        (weighted means, weighted outcome regression and propensity score) and the
+        cohort shares of the aggregations; normalised to mean 1. Default: equal.
 
     Returns
     -------
@@ -825,7 +885,8 @@ def staggered_did(
                              estimation=estimation, base_period=base_period,
                              n_boot=n_boot, seed=seed, alpha=alpha, bootstrap=bootstrap)
     roles, cov_list = _resolve_columns(data, outcome=outcome, unit=unit, time=time,
-                                       group=group, cluster=cluster, covariates=covariates)
+                                       group=group, cluster=cluster, covariates=covariates,
+                                       weights=weights)
     panel, notes = _prepare(data, roles, cov_list, options["anticipation"],
                             options["control"])
     if panel.n_clusters < FEW_CLUSTERS:

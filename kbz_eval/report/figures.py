@@ -48,7 +48,6 @@ def fit_labels(fig: Any) -> None:
     """Wrap titles, axis labels and legend entries that would not fit the figure, so no
     label is cut off (long Dutch labels included)."""
     import matplotlib as mpl
-
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     with mpl.rc_context(_RC):

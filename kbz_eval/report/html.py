@@ -153,10 +153,23 @@ def _cell(value: Any, language: str, column: str = "") -> str:
     return str(value)
 
 
-def display(frame: pd.DataFrame, language: str) -> pd.DataFrame:
-    """The frame as text, numbers in the language's format (for HTML tables)."""
+def display(frame: pd.DataFrame, language: str, *, headers: bool = False,
+            table: str | None = None) -> pd.DataFrame:
+    """The frame as text, numbers in the language's format (for HTML tables); with
+    ``headers``, the columns carry their plain label in ``language`` (see
+    :mod:`kbz_eval.report.labels`; ``table`` picks a table's own labels)."""
     out = pd.DataFrame({c: [_cell(v, language, str(c)) for v in frame[c].tolist()]
                         for c in frame.columns})
+    if headers:
+        from kbz_eval.report.labels import label
+
+        names = [label(str(c), language, table=table) for c in frame.columns]
+        seen: dict[str, int] = {}
+        unique = []
+        for name in names:  # two columns with one label stay apart
+            seen[name] = seen.get(name, 0) + 1
+            unique.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+        out.columns = unique
     return out
 
 
