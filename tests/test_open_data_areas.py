@@ -38,13 +38,14 @@ def test_compare_areas_against_country_and_donors(costs):
     res = kbz.open_data.compare_areas(costs)
     est = res.estimates
     panel = costs.series(group="total", method="direct")
-    pool = res.tables["donors"]["donor"].tolist()
+    pool = res.tables["donors"]["area_code"].tolist()
     assert len(pool) == 30 and not set(pool) & set(KBZ_CITIES)
-    yearly = est[est["year"].notna()].set_index(["area", "reference", "year"])
+    yearly = est[est["year"].notna()].set_index(["area_code", "reference", "year"])
+    country = "Netherlands"  # references are shown by name, areas keyed by area_code
     for city in KBZ_CITIES:
         for year in (2011, 2018, 2023):
             diff = panel.loc[year, city] - panel.loc[year, COUNTRY]
-            assert yearly.loc[(city, COUNTRY, year), "estimate"] == pytest.approx(diff, rel=TOL)
+            assert yearly.loc[(city, country, year), "estimate"] == pytest.approx(diff, rel=TOL)
             donor = panel.loc[year, city] - panel.loc[year, pool].mean()
             assert yearly.loc[(city, DONOR_MEAN, year), "estimate"] == pytest.approx(donor, rel=TOL)
     # difference in change, Utrecht (rollout 2014) against the country, by hand
@@ -52,10 +53,10 @@ def test_compare_areas_against_country_and_donors(costs):
     d = panel[("UTRECHT")]
     n = panel[COUNTRY]
     expect = (d[post].mean() - d[pre].mean()) - (n[post].mean() - n[pre].mean())
-    got = est.set_index("term").loc["UTRECHT change minus NEDERLAND change", "estimate"]
+    got = est.set_index("term").loc["Utrecht change minus Netherlands change", "estimate"]
     assert got == pytest.approx(expect, rel=TOL)
-    assert yearly.loc[("AMSTERDAM", COUNTRY, 2019), "post"]
-    assert not yearly.loc[("AMSTERDAM", COUNTRY, 2018), "post"]
+    assert yearly.loc[("AMSTERDAM", country, 2019), "post"]
+    assert not yearly.loc[("AMSTERDAM", country, 2018), "post"]
     assert est["std_error"].isna().all()
 
 
@@ -69,7 +70,7 @@ def test_overvecht_health_change_is_plain_difference(shared_data, health):
     # by hand from the loaded estimates
     v = health.set_index(["indicator", "area_code", "year"])["value"]
     row = est.set_index("term").loc[
-        "good_health 2012-2020: WK034403 change minus Utrecht (GM0344) change"]
+        "good_health 2012-2020: Overvecht change minus Utrecht change"]
     expect = (v[("good_health", "WK034403", 2020)] - v[("good_health", "WK034403", 2012)]) - (
         v[("good_health", "GM0344", 2020)] - v[("good_health", "GM0344", 2012)])
     assert row["estimate"] == pytest.approx(expect, abs=1e-9)
@@ -78,7 +79,7 @@ def test_overvecht_health_change_is_plain_difference(shared_data, health):
     d_other = np.mean([v[("loneliness", c, 2016)] - v[("loneliness", c, 2012)] for c in others])
     d_area = v[("loneliness", "WK034403", 2016)] - v[("loneliness", "WK034403", 2012)]
     got = est.set_index("term").loc[
-        "loneliness 2012-2016: WK034403 change minus other districts of Utrecht change"]
+        "loneliness 2012-2016: Overvecht change minus other districts of Utrecht change"]
     assert got["estimate"] == pytest.approx(d_area - d_other, abs=1e-9)
     assert got["n_districts"] == 10
     # the exercise guideline is only measured from 2016
@@ -91,7 +92,8 @@ def test_overvecht_health_change_is_plain_difference(shared_data, health):
 
 def test_health_change_other_area_types(health):
     city = kbz.open_data.area_health_change(health, area="GM0344")
-    assert set(city.estimates["reference"]) == {"Nederland (NL01)"}
+    assert set(city.estimates["reference"]) == {"Netherlands"}
+    assert city.settings["references"] == {"Netherlands": ["NL01"]}
     with pytest.raises(SpecificationError):
         kbz.open_data.area_health_change(health, area="XX0000")
 
@@ -105,7 +107,7 @@ def test_open_data_section_and_plots(shared_data):
                   ("utrecht", "amsterdam", "rotterdam", "den_haag", "haarlem"))}
     assert set(section) == expected
     costs = section["cost_per_insured_year"]
-    assert set(costs.estimates["area"]) == {COUNTRY, *KBZ_CITIES}
+    assert set(costs.estimates["area_code"]) == {COUNTRY, *KBZ_CITIES}
     assert set(costs.estimates["cost_group"]) == {"total", "msz", "gp", "ggz", "pharmacy"}
     assert sorted(costs.estimates["year"].unique()) == list(range(2011, 2024))
     # Utrecht: 3 pre-period years, exact fits -> flagged, no placebo p-value, the gap's
@@ -143,7 +145,7 @@ def test_open_data_section_and_plots(shared_data):
     assert {"Utrecht", "Den Haag", "Netherlands", DONOR_MEAN} <= labels
     drawn = [line for line in ax.get_lines() if line.get_label() == "Netherlands"][0]
     series = section["kbz_cities_vs_references"].plot_data()
-    nl = series[series["area"] == COUNTRY].sort_values("year")
+    nl = series[series["area_code"] == COUNTRY].sort_values("year")
     np.testing.assert_allclose(drawn.get_ydata(), nl["value"])
     ax = section["synthetic_control_amsterdam"].plot()
     assert len(ax.get_lines()) >= 3  # treated, synthetic, start year

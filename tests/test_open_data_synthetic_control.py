@@ -352,7 +352,7 @@ def test_real_data_utrecht_and_amsterdam(shared_data):
         series = res.tables["series"]
         # the synthetic series is the weighted donor series
         panel = costs.series(group="total", method="direct")
-        donors = res.tables["weights"]["donor"]
+        donors = res.tables["weights"]["area_code"]
         synth = panel[donors.tolist()].to_numpy() @ w.to_numpy()
         np.testing.assert_allclose(series["synthetic"], synth, rtol=1e-12)
         row = res.estimates.set_index("term").loc["placebo_p_value"]
@@ -364,7 +364,7 @@ def test_real_data_utrecht_and_amsterdam(shared_data):
     placebos = utrecht.tables["placebos"]
     assert est.loc["fit_degenerate", "estimate"] == 1
     assert est.loc["fit_degenerate", "n_exact_fits"] >= 10
-    assert est.loc["fit_degenerate", "exact_fit_units"].startswith("UTRECHT, ")
+    assert est.loc["fit_degenerate", "exact_fit_units"].startswith("Utrecht, ")
     assert (placebos.loc[placebos["exact_fit"], "pre_rmspe"] < 1e-6).all()
     assert (placebos.loc[~placebos["exact_fit"], "pre_rmspe"] > 0.1).all()  # a clear gap
     row = est.loc["placebo_p_value"]

@@ -1,9 +1,16 @@
 """KBZ areas against references: cities against the country (Aim 3, costs) and
 Overvecht against Utrecht, the other Utrecht districts and the country (Aim 2, health).
+
+Areas are selected by their key (the Vektis spelling such as ``"S GRAVENHAGE"``, or a
+StatLine code such as ``"WK034403"``); every label, headline, method text and table shows
+the display name (:func:`display_name`: "Den Haag", "Overvecht", "Netherlands"), with
+the area's key in an ``area_code`` column for traceability (the references' keys are in
+``settings``).
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import warnings as _warnings
 from collections.abc import Iterable, Sequence
@@ -24,14 +31,13 @@ from kbz_eval.open_data.standardise import (
     resolve_areas,
 )
 from kbz_eval.open_data.synthetic_control import (
-    CITY_LABELS,
     KBZ_ROLLOUT,
     KBZ_WAVES,
     SyntheticControl,
     donor_pool,
     synthetic_control,
 )
-from kbz_eval.open_data.vektis import SERIES_BREAKS
+from kbz_eval.open_data.vektis import SERIES_BREAKS, display_name
 from kbz_eval.results import Result, tidy_frame
 
 #: The KBZ cities as spelled in the Vektis files.
@@ -52,10 +58,11 @@ class AreaComparison(Result):
     """Areas against the country and against the donor-pool mean, year by year.
 
     ``estimates``: per area × reference × year the difference (area minus reference,
-    euro per insured year; ``term`` ``"<AREA> <year> minus <reference>"``) and per area ×
+    euro per insured year; ``term`` ``"<area> <year> minus <reference>"``) and per area ×
     reference the difference in change between the pre- and post-rollout means
-    (``"<AREA> change minus <reference> change"``). Extra columns: ``area, reference,
-    year, area_value, reference_value, ratio, rollout_year, post``.
+    (``"<area> change minus <reference> change"``). Extra columns: ``area, reference``
+    (display names), ``area_code`` (the area's Vektis spelling), ``year, area_value,
+    reference_value, ratio, rollout_year, post``.
     """
 
     title: ClassVar[str] = "KBZ cities against references (cost per insured year)"
@@ -73,11 +80,10 @@ class AreaComparison(Result):
 
     def headline(self) -> str:
         s = self.summary()
-        s = s[s["reference"] == COUNTRY]
+        s = s[s["reference"] == display_name(COUNTRY)]
         if s.empty:
             return self.title
-        parts = [f"{CITY_LABELS.get(a, a)} {v:+.0f}" for a, v in zip(s["area"], s["estimate"],
-                                                                       strict=True)]
+        parts = [f"{a} {v:+.0f}" for a, v in zip(s["area"], s["estimate"], strict=True)]
         return ("change after rollout minus change in the country (EUR/insured year): "
                 + ", ".join(parts))
 
@@ -144,11 +150,14 @@ def compare_areas(costs: CostPerInsuredYear | None = None, *,
     rows = []
     for a in names:
         start = rollout.get(a)
+        shown = display_name(a)
         for ref_name, ref in refs.items():
+            ref_shown = display_name(ref_name)
             for year, value in panel[a].items():
                 rows.append({
-                    "term": f"{a} {year} minus {ref_name}", "estimate": value - ref[year],
-                    "area": a, "reference": ref_name, "year": int(year), "area_value": value,
+                    "term": f"{shown} {year} minus {ref_shown}", "estimate": value - ref[year],
+                    "area": shown, "area_code": a, "reference": ref_shown, "year": int(year),
+                    "area_value": value,
                     "reference_value": ref[year], "ratio": value / ref[year],
                     "rollout_year": start, "post": None if start is None else year >= start,
                     "definition_change": int(year) in breaks,
@@ -159,8 +168,9 @@ def compare_areas(costs: CostPerInsuredYear | None = None, *,
                     d_area = panel[a][~pre].mean() - panel[a][pre].mean()
                     d_ref = ref[~pre].mean() - ref[pre].mean()
                     rows.append({
-                        "term": f"{a} change minus {ref_name} change", "estimate": d_area - d_ref,
-                        "area": a, "reference": ref_name, "area_value": d_area,
+                        "term": f"{shown} change minus {ref_shown} change",
+                        "estimate": d_area - d_ref, "area": shown, "reference": ref_shown,
+                        "area_code": a, "area_value": d_area,
                         "reference_value": d_ref, "rollout_year": start,
                     })
     series = pd.concat(
@@ -169,18 +179,23 @@ def compare_areas(costs: CostPerInsuredYear | None = None, *,
         ignore_index=True)[["area", "year", "value"]]
     series["rollout_years"] = series["area"].map(
         lambda x: ",".join(str(y) for y in waves.get(x, [])))
+    series.insert(1, "area_code", series["area"])
+    series["area"] = series["area"].map(display_name)
     method_text = (
         f"Difference between each area's {method} {group} cost per insured year and (a) the "
         f"country, (b) the unweighted mean of the {len(pool)} largest non-KBZ "
         f"municipalities; per year and as difference in change between the pre- and "
         f"post-rollout means. Rollout years: "
-        f"{', '.join(f'{CITY_LABELS.get(a, a)} {rollout[a]}' for a in names if a in rollout)}. "
+        f"{', '.join(f'{display_name(a)} {rollout[a]}' for a in names if a in rollout)}. "
         f"Population totals: no sampling interval. {ATTRIBUTION['vektis']}"
     )
     return AreaComparison(
         estimates=tidy_frame(rows),
-        tables={"series": series, "donors": pd.DataFrame({"donor": pool}),
-                "rollout": pd.DataFrame({"area": list(rollout),
+        tables={"series": series,
+                "donors": pd.DataFrame({"donor": [display_name(d) for d in pool],
+                                        "area_code": pool}),
+                "rollout": pd.DataFrame({"area": [display_name(a) for a in rollout],
+                                         "area_code": list(rollout),
                                          "rollout_year": list(rollout.values())})},
         method=method_text,
         settings={"areas": names, "group": group, "method": method, "n_donors": len(pool),
@@ -196,9 +211,12 @@ class AreaHealthChange(Result):
     ``estimates``: per indicator × reference × pair of years, the area's change minus
     the reference's change (percentage points; ``term`` ``"<indicator> <y0>-<y1>:
     <area> change minus <reference> change"``), with ``std_error``/interval empty and the
-    column ``inference`` saying why; extra columns ``indicator, reference, year_from,
-    year_to, area_change, reference_change, favourable, rank_among_districts,
-    n_districts``.
+    column ``inference`` saying why; extra columns ``indicator, area, reference`` (display
+    names: "Overvecht", "Utrecht", "other districts of Utrecht", "Netherlands"),
+    ``area_code`` (the area's StatLine code; ``settings["references"]`` holds the codes
+    each reference averages), ``year_from, year_to, area_change, reference_change,
+    favourable, rank_among_districts, n_districts``. In ``levels`` ``area_code`` lists
+    the codes averaged.
     """
 
     title: ClassVar[str] = "Population health change (RIVM small-area estimates)"
@@ -225,25 +243,29 @@ class AreaHealthChange(Result):
             return self.title
         r = rows.iloc[0]
         return (f"good self-rated health {int(r['year_from'])}-{int(r['year_to'])}: "
-                f"{self.settings['area']} change minus {r['reference']} change "
+                f"{self._area_name()} change minus {r['reference']} change "
                 f"{r['estimate']:+.1f} points (plain difference, no interval)")
+
+    def _area_name(self) -> str:
+        """The compared area's display name."""
+        return self.settings.get("area_name") or display_name(self.settings.get("area", ""))
 
 
 def _references(area: str, codes: Sequence[str],
                 names: dict[str, str]) -> dict[str, list[str]]:
-    """Reference label -> region codes averaged, by the area's type."""
+    """Reference display name -> region codes averaged, by the area's type."""
 
     def label(code: str) -> str:
-        return f"{names[code]} ({code})" if code in names else code
+        return display_name(code, names)
 
     if area.startswith("WK"):
         city = "GM" + area[2:6]
         others = sorted(c for c in codes if c.startswith("WK" + area[2:6]) and c != area)
-        return {label(city): [city], f"other districts of {names.get(city, city)}": others,
+        return {label(city): [city], f"other districts of {label(city)}": others,
                 label("NL01"): ["NL01"]}
     if area.startswith("BU"):
         district, city = "WK" + area[2:8], "GM" + area[2:6]
-        return {district: [district], label(city): [city], label("NL01"): ["NL01"]}
+        return {label(district): [district], label(city): [city], label("NL01"): ["NL01"]}
     if area.startswith("GM"):
         return {label("NL01"): ["NL01"]}
     raise SpecificationError(
@@ -306,6 +328,7 @@ def area_health_change(data: pd.DataFrame | None = None, *, area: str = OVERVECH
                      .drop_duplicates("area_code").set_index("area_code")["municipality"]
                      .astype(str).to_dict() if "municipality" in table else {})
     refs = _references(area, codes, names_by_code)
+    area_name = display_name(area, names_by_code)
     table["indicator"] = table["measure"].map(names)
     wide = table.pivot_table(index=["indicator", "year"], columns="area_code", values="value")
     district_prefix = "WK" + area[2:6] if area.startswith("WK") else None
@@ -320,8 +343,11 @@ def area_health_change(data: pd.DataFrame | None = None, *, area: str = OVERVECH
             present = [m for m in members if m in sub.columns]
             series[label] = sub[present].mean(axis=1) if present else pd.Series(np.nan, sub.index)
         for label, s in series.items():
+            members = [area] if label == area else refs[label]
             for y, v in s.items():
-                levels.append({"indicator": ind, "year": int(y), "area": label, "value": v})
+                levels.append({"indicator": ind, "year": int(y),
+                               "area": area_name if label == area else label,
+                               "area_code": ", ".join(members), "value": v})
         districts = [c for c in sub.columns if district_prefix and c.startswith(district_prefix)]
         for y0, y1 in itertools.combinations(avail, 2):
             d_area = series[area][y1] - series[area][y0]
@@ -337,8 +363,9 @@ def area_health_change(data: pd.DataFrame | None = None, *, area: str = OVERVECH
                 dic = d_area - d_ref
                 better = HIGHER_IS_BETTER.get(ind)
                 rows.append({
-                    "term": f"{ind} {y0}-{y1}: {area} change minus {label} change",
-                    "estimate": dic, "indicator": ind, "reference": label,
+                    "term": f"{ind} {y0}-{y1}: {area_name} change minus {label} change",
+                    "estimate": dic, "indicator": ind, "area": area_name, "area_code": area,
+                    "reference": label,
                     "year_from": int(y0), "year_to": int(y1), "area_change": d_area,
                     "reference_change": d_ref,
                     "favourable": None if better is None else bool((dic > 0) == better),
@@ -357,8 +384,9 @@ def area_health_change(data: pd.DataFrame | None = None, *, area: str = OVERVECH
     for msg in warnings:
         _warnings.warn(msg, StatisticalWarning, stacklevel=2)
     method_text = (
-        f"Difference in changes of RIVM small-area estimates ({age_group}) between {area} "
-        f"and {', '.join(refs)} for every pair of the years {sorted(int(y) for y in years)}. "
+        f"Difference in changes of RIVM small-area estimates ({age_group}) between "
+        f"{area_name} and {', '.join(refs)} for every pair of the years "
+        f"{sorted(int(y) for y in years)}. "
         "The open files hold point estimates only (no n, no margins): plain differences, "
         "no intervals or p-values. 'Other districts' = unweighted mean of the other "
         "districts; rank_among_districts ranks the area's change among all districts of "
@@ -370,7 +398,8 @@ def area_health_change(data: pd.DataFrame | None = None, *, area: str = OVERVECH
                 "labels": pd.DataFrame({"indicator": list(INDICATOR_LABELS),
                                         "label": list(INDICATOR_LABELS.values())})},
         method=method_text,
-        settings={"area": area, "references": {k: v for k, v in refs.items()},
+        settings={"area": area, "area_name": area_name,
+                  "references": {k: v for k, v in refs.items()},
                   "years": sorted(int(y) for y in years), "age_group": age_group,
                   "indicators": indicators},
         warnings=warnings,
@@ -379,10 +408,31 @@ def area_health_change(data: pd.DataFrame | None = None, *, area: str = OVERVECH
 
 # --------------------------------------------------------------------------- report
 def _subset(costs: CostPerInsuredYear, areas: Sequence[str]) -> CostPerInsuredYear:
+    """The rows of ``areas`` shown by display name, the Vektis spelling in ``area_code``.
+
+    The headline is written from the keyed rows (it finds the country by its key) and
+    names no area, so it is kept as it was.
+    """
     est = costs.estimates
     sub = est[est["area"].isin(list(areas))].reset_index(drop=True)
-    settings = {**costs.settings, "highlight": [a for a in areas if a != COUNTRY]}
-    return replace(costs, estimates=sub, settings=settings)
+    keyed = replace(costs, estimates=sub,
+                    settings={**costs.settings, "highlight": [a for a in areas if a != COUNTRY]})
+    headline = keyed.headline()
+    codes = sub["area"].astype(str).to_numpy()
+    shown = [display_name(code) for code in codes]
+    sub = sub.assign(term=[name + term[len(code):] for name, code, term
+                           in zip(shown, codes, sub["term"], strict=True)], area=shown)
+    sub.insert(sub.columns.get_loc("area") + 1, "area_code", codes)
+    settings = {**costs.settings,
+                "highlight": [display_name(a) for a in areas if a != COUNTRY]}
+    out = replace(costs, estimates=sub, settings=settings)
+    out.headline = functools.partial(_fixed_text, headline)  # type: ignore[method-assign]
+    return out
+
+
+def _fixed_text(text: str) -> str:
+    """``text`` itself (a headline written before the rows were relabelled)."""
+    return text
 
 
 def open_data_section(folder: str | Path | None = None) -> dict[str, Result]:
@@ -508,5 +558,5 @@ def available(folder: str | Path | None = None) -> dict[str, bool]:
 
 
 __all__ = ["AreaComparison", "AreaHealthChange", "KBZ_CITIES", "OVERVECHT", "SyntheticControl",
-           "area_health_change", "available", "compare_areas", "open_data_section",
-           "report_tables"]
+           "area_health_change", "available", "compare_areas", "display_name",
+           "open_data_section", "report_tables"]

@@ -7,7 +7,10 @@ regional classification in all three years. Age groups: 18+ (``Leeftijd`` 20300)
 18–64 (53115; file tag ``18_65``) and 65+ (80200). Only point estimates are published
 (``Marges = MW00000``): no numbers of respondents, no margins. Values are text with
 leading spaces in the spreadsheet export (``"    76.1"``); indicators not measured in a
-year are empty (e.g. the exercise guideline in 2012).
+year are empty (e.g. the exercise guideline in 2012). Every row carries the name of its
+municipality (``Gemeentenaam_1``, e.g. ``'s-Gravenhage`` on the rows of its districts
+too) but districts and neighbourhoods are not named; labels for readers come from
+:func:`~kbz_eval.open_data.vektis.display_name` (``WK034403`` -> "Overvecht").
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from scipy.optimize import linprog, nnls
 
 from kbz_eval.errors import SpecificationError, StatisticalWarning
 from kbz_eval.open_data.standardise import COUNTRY, CostPerInsuredYear, resolve_areas
+from kbz_eval.open_data.vektis import display_name
 from kbz_eval.results import Result, tidy_frame
 from kbz_eval.stats.options import PlaceboStatistic, check_option
 from kbz_eval.stats.pvalues import format_p
@@ -37,9 +38,9 @@ KBZ_ROLLOUT = {"UTRECHT": 2014, "AMSTERDAM": 2019, "ROTTERDAM": 2019, "S GRAVENH
 #: Every KBZ wave per city (for marking plots).
 KBZ_WAVES = {"UTRECHT": (2014, 2019), "AMSTERDAM": (2019,), "ROTTERDAM": (2019,),
              "S GRAVENHAGE": (2019,), "HAARLEM": (2019,)}
-#: Display names of the KBZ cities.
-CITY_LABELS = {"UTRECHT": "Utrecht", "AMSTERDAM": "Amsterdam", "ROTTERDAM": "Rotterdam",
-               "S GRAVENHAGE": "Den Haag", "HAARLEM": "Haarlem", COUNTRY: "Netherlands"}
+#: Display names of the KBZ cities and the country
+#: (:func:`~kbz_eval.open_data.vektis.display_name`).
+CITY_LABELS = {name: display_name(name) for name in (*KBZ_ROLLOUT, COUNTRY)}
 
 
 # --------------------------------------------------------------------------- numerics
@@ -122,10 +123,12 @@ def _rms(values: np.ndarray) -> float:
 
 def _unit_row(unit: str, treated: bool, gap: np.ndarray, level: np.ndarray,
               pre: np.ndarray, tol: float) -> dict[str, Any]:
-    """Fit statistics of one unit; the ratio is NaN when the pre-period fit is exact."""
+    """Fit statistics of one unit (``unit`` its display name, ``area_code`` its key);
+    the ratio is NaN when the pre-period fit is exact."""
     pre_rmspe, post_rmspe = _rmspe(gap[pre]), _rmspe(gap[~pre])
     exact = bool(pre_rmspe <= tol * _rms(level[pre]))
-    return {"unit": unit, "treated": treated, "pre_rmspe": pre_rmspe, "post_rmspe": post_rmspe,
+    return {"unit": display_name(unit), "area_code": unit, "treated": treated,
+            "pre_rmspe": pre_rmspe, "post_rmspe": post_rmspe,
             "ratio": float("nan") if exact else post_rmspe / pre_rmspe,
             "mean_post_gap": float(gap[~pre].mean()), "exact_fit": exact}
 
@@ -147,7 +150,7 @@ def _placebo_runs(values: np.ndarray, names: Sequence[str], gap: np.ndarray,
 
 
 def _exact_fit_words(placebos: pd.DataFrame, *, name_donors: bool = True) -> str:
-    """"UTRECHT and 15 of 30 donors (A, B, ...)" for the units with an exact fit."""
+    """"Utrecht and 15 of 30 donors (A, B, ...)" for the units with an exact fit."""
     exact = placebos[placebos["exact_fit"]]
     parts = exact[exact["treated"]]["unit"].tolist()
     donors = exact[~exact["treated"]]["unit"].tolist()
@@ -306,6 +309,11 @@ class SyntheticControl(Result):
     synthetic, gap per year), ``weights`` (donor weights), ``placebos`` (per unit:
     pre/post RMSPE, ratio, mean post gap, ``exact_fit``), ``placebo_gaps`` (year × unit)
     and ``in_time_placebo`` (the refit with the pretended start).
+
+    Units are shown by their display name
+    (:func:`~kbz_eval.open_data.vektis.display_name`: "Den Haag", not "S GRAVENHAGE");
+    ``weights`` and ``placebos`` keep the name as spelled in the data in ``area_code``,
+    and ``settings["treated"]`` is that spelling too.
     """
 
     title: ClassVar[str] = "Synthetic control"
@@ -329,7 +337,7 @@ class SyntheticControl(Result):
         gap, test = self._row("average post-period gap"), self._row("placebo_p_value")
         if gap is None:
             return f"{self.title}: no post period"
-        text = (f"{self.settings.get('treated')} vs synthetic control from "
+        text = (f"{display_name(self.settings.get('treated', ''))} vs synthetic control from "
                 f"{self.settings.get('treatment_year')}: average gap {gap['estimate']:+.4g}")
         if pd.notna(gap.get("range_lower")):
             text += (f" (not unique: exact pre-period fits give {gap['range_lower']:+.4g} to "
@@ -563,8 +571,8 @@ def _method_text(setup: _Setup, n_pre: int, demean: bool, test: dict[str, Any],
     in_time_text = (f"{in_time['note']}" if pd.notna(in_time.get("estimate"))
                     else in_time.get("note", "not run"))
     return (
-        f"Synthetic control for {treated} on {setup.source}: donor weights on the simplex "
-        f"(non-negative, summing to 1) fitted to the {n_pre} pre-period years before "
+        f"Synthetic control for {display_name(treated)} on {setup.source}: donor weights on "
+        f"the simplex (non-negative, summing to 1) fitted to the {n_pre} pre-period years before "
         f"{setup.treatment_year}{demean_text}; effect = treated minus synthetic in each "
         f"later year. Donor pool: {n_pool} units ({setup.pool_text}). Inference: "
         f"{inference}; no standard errors. A pre-period fit counts as exact when its RMSPE "
@@ -699,13 +707,15 @@ def synthetic_control(data: CostPerInsuredYear | pd.DataFrame | None = None, *,
                       [test, _degenerate_row(placebos, tol), in_time])
     series = pd.DataFrame({"year": years, "treated": values[:, 0], "synthetic": synth,
                            "gap": values[:, 0] - synth, "period": np.where(pre, "pre", "post")})
-    weights = pd.DataFrame({"donor": names[1:], "weight": w}).sort_values(
+    weights = pd.DataFrame({"donor": [display_name(n) for n in names[1:]], "weight": w,
+                            "area_code": names[1:]}).sort_values(
         "weight", ascending=False, kind="stable").reset_index(drop=True)
     return SyntheticControl(
         estimates=tidy_frame(rows),
         tables={"series": series, "weights": weights, "placebos": placebos,
-                "placebo_gaps": pd.DataFrame(gaps, index=pd.Index(years, name="year"))
-                .reset_index(), "in_time_placebo": in_time_table},
+                "placebo_gaps": pd.DataFrame({display_name(k): v for k, v in gaps.items()},
+                                             index=pd.Index(years, name="year")).reset_index(),
+                "in_time_placebo": in_time_table},
         method=_method_text(setup, int(pre.sum()), demean, test, in_time, tol),
         settings={"treated": names[0], "treatment_year": setup.treatment_year,
                   "group": group, "outcome_method": method, "demean": demean,

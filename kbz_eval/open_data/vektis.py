@@ -27,7 +27,9 @@ The files change from year to year; :func:`vektis` handles every known quirk:
 - **Encoding**: UTF-8, except the original 2015 release (cp1252, e.g. ``SÚDWEST-FRYSLÂN``);
   the reader tries UTF-8 and falls back to cp1252.
 - **Names**: ``S GRAVENHAGE`` for Den Haag (``'S-GRAVENHAGE`` in the original 2015
-  release); :func:`find_municipality` resolves everyday spellings.
+  release); :func:`find_municipality` resolves everyday spellings. Tables keep the
+  published spelling as the key; what readers see comes from :func:`display_name`
+  ("Den Haag", "Utrecht", "Netherlands", "Overvecht" for ``WK034403``).
 - **Age classes** such as ``" 5 t/m  9 jaar"`` (double space) become ``"5-9"``
   (:data:`kbz_eval.tables.AGE_BANDS`); sex ``V`` becomes ``F``.
 - **No codes, some negative cells**: the files carry municipality names only (no CBS
@@ -47,7 +49,7 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -215,6 +217,24 @@ ALIASES = {
     "HERTOGENBOSCH": "S HERTOGENBOSCH",
 }
 
+#: Names shown to readers where the published spelling is not the one readers use, by
+#: spelling-insensitive key (:func:`municipality_key`) or StatLine region code. Den Haag
+#: is shown as "Den Haag" (the name everyone uses; officially ``'s-Gravenhage``), the
+#: country as "Netherlands" (translated to "Nederland" in Dutch reports).
+DISPLAY_NAMES = {
+    "NEDERLAND": "Netherlands", "NETHERLANDS": "Netherlands",
+    "THE NETHERLANDS": "Netherlands", "NL": "Netherlands", "NL01": "Netherlands",
+    "S GRAVENHAGE": "Den Haag", "DEN HAAG": "Den Haag", "GM0518": "Den Haag",
+    "S HERTOGENBOSCH": "'s-Hertogenbosch",
+    "SUDWEST FRYSLAN": "Súdwest-Fryslân", "NOARDEAST FRYSLAN": "Noardeast-Fryslân",
+    "GM0344": "Utrecht", "GM0363": "Amsterdam", "GM0599": "Rotterdam", "GM0392": "Haarlem",
+    "WK034403": "Overvecht",
+}
+#: Words written in lower case inside a municipality name (e.g. "Bergen op Zoom").
+_LOWER_WORDS = frozenset({"aan", "bij", "c.a.", "de", "den", "der", "en", "het", "in", "op",
+                          "te", "ten", "ter", "van"})
+_REGION_RE = re.compile(r"(GM\d{4}|WK\d{6}|BU\d{8})")
+
 _KEYS = ("year", "municipality", "sex", "age_class")
 _AGE_RE = re.compile(r"^(\d+) t/m (\d+) jaar$")
 _SEX = {"M": "M", "V": "F"}
@@ -232,6 +252,77 @@ def municipality_key(name: str) -> str:
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).upper()
     text = re.sub(r"[\'\-\.\(\),/`’]", " ", text)
     return re.sub(r"\s+", " ", text).strip()
+
+
+def _readable(name: str) -> str:
+    """Upper-case Vektis spelling in the usual Dutch capitalisation ("ALPHEN AAN DEN
+    RIJN" -> "Alphen aan den Rijn", "IJSSELSTEIN" -> "IJsselstein")."""
+    out, first = [], True
+    for part in re.split(r"(\s+|-)", name.lower()):
+        if not part.strip() or part == "-":
+            out.append(part)
+            continue
+        if not first and part in _LOWER_WORDS:
+            out.append(part)
+        elif part.startswith("("):
+            out.append(part.upper())
+        elif part.startswith("ij"):
+            out.append("IJ" + part[2:])
+        else:
+            out.append(part[:1].upper() + part[1:])
+        first = False
+    return "".join(out)
+
+
+def display_name(area: str, names: Mapping[str, str] | None = None) -> str:
+    """The name shown to readers for a municipality, district, neighbourhood or the
+    country, given its Vektis spelling, a StatLine region code or any common spelling.
+
+    Parameters
+    ----------
+    area
+        A Vektis name (``"S GRAVENHAGE"``, ``"NEDERLAND"``), a StatLine code
+        (``"GM0344"``, ``"WK034403"``, ``"NL01"``) or a name already readable.
+    names
+        Optional region code -> published name (e.g. the RIVM ``municipality`` column of
+        the country and municipality rows), used for codes not in
+        :data:`DISPLAY_NAMES`.
+
+    Returns
+    -------
+    str
+        :data:`DISPLAY_NAMES` where listed (Den Haag, Netherlands, Overvecht, the KBZ
+        cities' codes); a municipality code via ``names``; a district or neighbourhood
+        code not listed as ``"<municipality> district 01"`` /
+        ``"<municipality> neighbourhood 0311"`` (the open files carry no district
+        names); an all-upper-case Vektis name in the usual capitalisation
+        (``"ALPHEN AAN DEN RIJN"`` -> ``"Alphen aan den Rijn"``); anything else (e.g. a
+        panel column, ``"donor pool mean"``) unchanged. Unknown codes stay codes.
+
+    Examples
+    --------
+    >>> display_name("S GRAVENHAGE"), display_name("WK034403"), display_name("NEDERLAND")
+    ('Den Haag', 'Overvecht', 'Netherlands')
+    """
+    text = str(area).strip()
+    if text.upper() in DISPLAY_NAMES:
+        return DISPLAY_NAMES[text.upper()]
+    if _REGION_RE.fullmatch(text):
+        if names and names.get(text):
+            return display_name(names[text])
+        if text.startswith("GM"):
+            return text
+        city = display_name("GM" + text[2:6], names)
+        if city.startswith("GM"):
+            return text
+        kind = "district" if text.startswith("WK") else "neighbourhood"
+        return f"{city} {kind} {text[6:]}"
+    key = municipality_key(text)
+    if key in DISPLAY_NAMES:
+        return DISPLAY_NAMES[key]
+    if text.isupper():
+        return _readable(text)
+    return text
 
 
 def find_municipality(name: str, names: Iterable[str]) -> str:

@@ -1,20 +1,24 @@
 """Drawing the open-data results: cost series, area comparisons, synthetic control and
-health changes. Each function takes the result and ``ax=None`` and returns the Axes."""
+health changes. Each function takes the result and ``ax=None`` and returns the Axes.
+
+Areas are labelled by :func:`~kbz_eval.open_data.vektis.display_name` ("Den Haag",
+"Overvecht", "Netherlands"), whether the result holds the keys or the display names."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from kbz_eval.open_data.standardise import COUNTRY
+from kbz_eval.open_data.vektis import display_name
 from kbz_eval.plotting import get_ax
 
-_COUNTRY = "NEDERLAND"
+_COUNTRY = display_name(COUNTRY)
 _DONOR_MEAN = "donor pool mean"
-_LABELS = {"UTRECHT": "Utrecht", "AMSTERDAM": "Amsterdam", "ROTTERDAM": "Rotterdam",
-           "S GRAVENHAGE": "Den Haag", "HAARLEM": "Haarlem", _COUNTRY: "Netherlands"}
 
 
 def _label(area: str) -> str:
-    return _LABELS.get(area, str(area).title())
+    """The display name of an area (a Vektis spelling, a StatLine code or a name)."""
+    return display_name(str(area))
 
 
 def cost_series(result: Any, ax: Any = None) -> Any:
@@ -23,7 +27,7 @@ def cost_series(result: Any, ax: Any = None) -> Any:
     data = result.plot_data()
     for area, part in data.groupby("area", sort=False):
         part = part.sort_values("year")
-        style = ({"color": "black", "linewidth": 2.5, "zorder": 3} if area == _COUNTRY
+        style = ({"color": "black", "linewidth": 2.5, "zorder": 3} if _label(area) == _COUNTRY
                  else {"linewidth": 1.5})
         ax.plot(part["year"], part["estimate"], marker="o", markersize=3, label=_label(area),
                 **style)
@@ -42,7 +46,7 @@ def area_comparison(result: Any, ax: Any = None) -> Any:
     data = result.plot_data()
     for area, part in data.groupby("area", sort=False):
         part = part.sort_values("year")
-        if area == _COUNTRY:
+        if _label(area) == _COUNTRY:
             style = {"color": "black", "linewidth": 2.5, "zorder": 3}
         elif area == _DONOR_MEAN:
             style = {"color": "grey", "linewidth": 2, "linestyle": "--", "zorder": 2}
@@ -89,6 +93,8 @@ def synthetic_control_placebos(result: Any, ax: Any = None) -> Any:
     ax = get_ax(ax)
     gaps = result.tables["placebo_gaps"]
     treated = result.settings.get("treated")
+    if treated not in gaps.columns:  # the columns carry display names
+        treated = _label(treated)
     for col in gaps.columns:
         if col in ("year", treated):
             continue
@@ -113,13 +119,14 @@ def health_change(result: Any, ax: Any = None) -> Any:
     for k, ref in enumerate(references):
         part = data[data["reference"] == ref].set_index("indicator").reindex(indicators)
         ys = [i + k * height for i in range(len(indicators))]
-        ax.barh(ys, part["estimate"].fillna(0.0), height=height, label=str(ref))
+        ax.barh(ys, part["estimate"].fillna(0.0), height=height, label=_label(ref))
     ax.set_yticks([i + 0.4 - height / 2 for i in range(len(indicators))])
     spans = data.groupby("indicator", sort=False).first()
     ax.set_yticklabels([f"{ind} {int(spans.loc[ind, 'year_from'])}-"
                         f"{int(spans.loc[ind, 'year_to'])}" for ind in indicators])
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel(f"{result.settings.get('area')} change minus reference change "
+    area = result.settings.get("area_name") or _label(result.settings.get("area", ""))
+    ax.set_xlabel(f"{area} change minus reference change "
                   "(percentage points; plain difference)")
     ax.set_title("Population health: difference in change")
     ax.legend(fontsize="small", frameon=False)

@@ -165,6 +165,7 @@ COLUMNS: dict[str, Label] = {
     "practice_id": _c("Praktijk", "Practice"),
     "practice": _c("Praktijk", "Practice"),
     "area": _c("Gebied", "Area"),
+    "area_code": _c("Gebiedscode", "Area code"),
     "reference": _c("Referentie", "Reference"),
     "indicator": _c("Indicator", "Indicator"),
     "measure": _c("Maat", "Measure"),
