@@ -50,8 +50,8 @@ _TEXT = {
         "quality": "Datakwaliteit",
         "quality_intro": "Rijen gelezen per bestand, rijen behouden, en rijen afgewezen met "
         "de regel die ze afwees; voor declaratieregels waar de rekenmotor elke regel liet.",
-        "method": "Methode en aannames (Engelstalig)",
-        "warnings": "Kanttekeningen (Engelstalig)",
+        "method": "Methode en aannames",
+        "warnings": "Kanttekeningen",
         "figure_data": "Gegevens achter de figuur",
         "table": "Alle schattingen",
         "suppression": "Cellen die op minder dan {n} personen rusten worden niet getoond en "

@@ -34,6 +34,7 @@ from kbz_eval.report.config import ENGINE_TABLES, ReportConfig, load_config
 from kbz_eval.report.engine_inputs import EngineInputs, uses_engine
 from kbz_eval.report.formatting import localise_ticks
 from kbz_eval.report.manifest import build_manifest, write_manifest
+from kbz_eval.report.messages import localise
 from kbz_eval.report.overview import overview
 from kbz_eval.report.practice_pages import (
     OWN_INDICATOR_CELLS,
@@ -336,11 +337,12 @@ def _publish(key: str, title: str, result: Result, messages: list[str], cfg: Rep
         title=title,
         key=key,
         image=base64.b64encode(png).decode("ascii"),
-        paragraphs=[_headline(drawn, cfg)] if cfg.language == "en" else [],
-        tables=[html_report.display(published["tidy"], cfg.language)] if "tidy" in published
+        paragraphs=[localise(_headline(drawn, cfg), cfg.language)],
+        tables=[html_report.display(published["tidy"], cfg.language, headers=True,
+                                    table="tidy")] if "tidy" in published
         else [],
-        method=result.method,
-        warnings=messages,
+        method=localise(result.method, cfg.language),
+        warnings=[localise(m, cfg.language) for m in messages],
         table_files=[f"tables/{key}__tidy.csv"] if "tidy" in published else [],
     )
     return section, published, drawn
@@ -415,8 +417,9 @@ def _build(cfg: ReportConfig, work: Path, progress: Progress,
             }
         else:
             missing = [k for k, ok in found.items() if not ok]
-            notes.append(f"open data section skipped: {', '.join(missing)} files not found "
-                         f"in {folder.name}/ (see kbz.open_data.download)")
+            notes.append(localise(f"open data section skipped: {', '.join(missing)} files "
+                                  f"not found in {folder.name}/ (see kbz.open_data.download)",
+                                  cfg.language))
 
     pages = None
     if pages_possible(tables):
@@ -434,7 +437,8 @@ def _build(cfg: ReportConfig, work: Path, progress: Progress,
         html_report.render(
             title=cfg.title, language=cfg.language, synthetic=synthetic,
             panels=overview(results, cfg.language), aims=AIMS, sections=sections,
-            quality=html_report.display(quality, cfg.language),
+            quality=html_report.display(quality, cfg.language, headers=True,
+                                        table="data_quality"),
             threshold=cfg.suppression_threshold, notes=notes,
             practice_index=pages["index"] if pages else None,
             facts=_facts(cfg, synthetic, tables),
