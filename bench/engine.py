@@ -5,7 +5,9 @@ Contenders, each run in its own subprocess so its peak memory (RSS) is its own:
 * ``build_panel`` — ``kbz_eval.build_panel`` on DuckDB, reading the Parquet folders and
   writing the panel to Parquet (no pandas on the way);
 * ``hand_sql`` — a hand-written DuckDB SQL script doing the same work (the floor): the
-  same rules, the same report figures, the same output file;
+  same rules (re-sends, credit notes netted per ``claim_id``, 16/17 codes, withdrawn
+  claims; see ``kbz_eval.engine.panel``), the report figures of ``REPORT_FIGURES``,
+  the same output file;
 * ``pandas`` — the straightforward pandas implementation
   (``kbz_eval.engine.reference.reference_panel``) on DataFrames read from the same files;
 * ``polars`` — the hand_sql rules written with Polars' lazy API (``scan_parquet`` on the
@@ -13,9 +15,11 @@ Contenders, each run in its own subprocess so its peak memory (RSS) is its own:
   to ``--threads``. Polars has no memory limit: ``--memory-limit`` does not apply to it.
 
 Input data come from ``kbz_eval.engine.scale.write_claim_lines`` and are cached under
-``bench/out/`` (git-ignored). Every contender's output is summarised (rows, sums), and up
-to 30 M lines compared row by row with the hand_sql panel of the same run (column names,
-types and order too). Run ``make bench`` or::
+``bench/out/claims_<n>`` (git-ignored), keyed by size, seed, chunking, the generator's
+parameters and its source (:func:`data_key`): stale inputs are written again. Every
+contender's output is summarised (rows, sums) and its report figures compared with the
+floor's; up to 30 M lines its panel is also compared row by row with the hand_sql panel
+of the same run (column names, types and order too). Run ``make bench`` or::
 
     python bench/engine.py --sizes 10M,30M,100M --contenders hand_sql,build_panel,polars
 
@@ -53,7 +57,13 @@ DEDUP_ORDER = ["start_date", "cost", "end_date", "care_type", "declaration_code"
 #: Sizes up to which the panels are compared row by row with the floor's.
 COMPARE_UP_TO = 30_000_000
 #: Report figures every contender returns; compared with the floor's at every size.
-REPORT_FIGURES = ("duplicate_lines_removed", "excluded_claims", "orphan_claims")
+REPORT_FIGURES = ("duplicate_lines_removed", "excluded_claims", "withdrawn_claims",
+                  "orphan_claims")
+#: Below this net (EUR) a claim with a credit note is withdrawn
+#: (``kbz_eval.tables.NETTING_TOLERANCE``, half a cent).
+NETTING_TOLERANCE = 0.005
+#: Claim lines per generated Parquet file (``write_claim_lines``' default).
+CHUNK_LINES = 5_000_000
 
 
 def parse_size(text: str) -> int:
@@ -70,18 +80,39 @@ def label(n: int) -> str:
 # data
 
 
+def data_key(n_lines: int, *, seed: int) -> dict:
+    """What the cached lines depend on: size, seed, chunking, every generator parameter
+    and the generator's source (a change to ``kbz_eval/engine/scale.py`` or to
+    :class:`~kbz_eval.engine.scale.ScaleParams` makes the cached files stale)."""
+    import hashlib
+    from dataclasses import asdict
+
+    from kbz_eval.engine import scale
+
+    source = Path(scale.__file__).read_bytes()
+    return {"n_lines": n_lines, "seed": seed, "chunk_lines": CHUNK_LINES,
+            "params": json.loads(json.dumps(asdict(scale.ScaleParams()), default=list)),
+            "generator_sha256": hashlib.sha256(source).hexdigest()}
+
+
 def ensure_data(n_lines: int, *, seed: int) -> Path:
-    """Generate (once) ``n_lines`` claim lines under ``bench/out/claims_<n>``."""
-    folder = OUT / f"claims_{label(n_lines)}"
-    marker = folder / "info.json"
-    if marker.exists() and json.loads(marker.read_text()).get("seed") == seed:
-        return folder
+    """Generate ``n_lines`` claim lines under ``bench/out/claims_<n>`` unless cached.
+
+    The cache is reused only when its ``info.json`` holds the same :func:`data_key`;
+    otherwise the lines are written again (the marker is removed first, so an
+    interrupted write is never taken for a complete one).
+    """
     from kbz_eval.engine.scale import write_claim_lines
 
+    folder = OUT / f"claims_{label(n_lines)}"
+    marker = folder / "info.json"
+    key = data_key(n_lines, seed=seed)
+    if marker.exists() and json.loads(marker.read_text()).get("key") == key:
+        return folder
+    marker.unlink(missing_ok=True)
     print(f"generating {label(n_lines)} claim lines in {folder} ...", flush=True)
-    info = write_claim_lines(folder, n_lines=n_lines, seed=seed)
-    info.pop("params", None)
-    marker.write_text(json.dumps({**info, "seed": seed}, indent=1))
+    info = write_claim_lines(folder, n_lines=n_lines, seed=seed, chunk_lines=CHUNK_LINES)
+    marker.write_text(json.dumps({**info, "key": key}, indent=1))
     print(f"  done in {info['seconds']} s", flush=True)
     return folder
 
@@ -95,22 +126,38 @@ def run_build_panel(data: Path, out: Path, memory_limit: str, threads: int) -> d
 
     res = kbz.build_panel(data / "claim_lines", data / "insured_periods", output=out,
                           return_report=True, memory_limit=memory_limit, threads=threads)
-    rep = res.report
-    return {"orphan_claims": rep.orphan_claims, "excluded_claims": rep.excluded_claims,
-            "duplicate_lines_removed": rep.duplicate_lines_removed}
+    return {k: getattr(res.report, k) for k in REPORT_FIGURES}
 
 
 def hand_sql(data: Path, out: Path) -> list[str]:
-    """The hand-written DuckDB SQL: same rules as ``build_panel``."""
+    """The hand-written DuckDB SQL: same rules as ``build_panel``.
+
+    1. ``resent``: the lines of every ``claim_id`` seen more than once (one hash
+       aggregation on ``claim_id`` over all lines; a few per cent of the lines).
+    2. ``kept``: one row per re-sent id, from its distinct lines in one window sort
+       (credit lines last, then ``DEDUP_ORDER``, nulls last): the first line's fields;
+       its cost, or with a credit line the sum of the distinct lines (the net);
+       ``withdrawn`` when credited and the net is below half a cent; ``n_kept`` the
+       lines that are not re-sends (1, or the distinct lines of a credited id).
+    3. ``py``: the other lines (anti join; a negative line alone is a credit without
+       its claim, hence withdrawn) and ``kept`` classified once per claim (16/17 codes
+       first, then withdrawn, then the care type) and pivoted per person-year.
+    4. The insured periods left-joined to ``py``, sorted and written; the report
+       figures from ``py``, ``resent`` and ``kept``.
+    """
     lines = f"read_parquet('{data}/claim_lines/*.parquet')"
     periods = f"read_parquet('{data}/insured_periods/*.parquet')"
+    fields = "person_id, start_date, end_date, care_type, declaration_code"
+    n = len(CARE)
+    unknown, excluded, withdrawn = n, n + 1, n + 2
     piv = ",\n  ".join(
         f"count(*) FILTER (WHERE k = {i}) AS {p}_count, "
         f"sum(cost) FILTER (WHERE k = {i}) AS {p}_cost"
         for i, p in enumerate(CARE.values())
     )
     kind = "CASE care_type " + " ".join(
-        f"WHEN '{c}' THEN {i}" for i, c in enumerate(CARE)) + f" ELSE {len(CARE)} END"
+        f"WHEN '{c}' THEN {i}" for i, c in enumerate(CARE)) + f" ELSE {unknown} END"
+    order = ", ".join(f"{c} NULLS LAST" for c in DEDUP_ORDER)
     cols = ",\n  ".join(
         f"coalesce(c.{p}_count, 0) AS {p}_count, round(coalesce(c.{p}_cost, 0), 2) AS {p}_cost"
         for p in CARE.values()
@@ -118,28 +165,41 @@ def hand_sql(data: Path, out: Path) -> list[str]:
     total = " + ".join(f"round(coalesce(c.{p}_cost, 0), 2)" for p in CARE.values())
     return [
         f"""CREATE TEMP TABLE resent AS
-SELECT l.*, r.n_lines FROM {lines} l
-JOIN (SELECT claim_id, count(*) AS n_lines FROM {lines} WHERE claim_id IS NOT NULL
+SELECT l.* FROM {lines} l
+JOIN (SELECT claim_id FROM {lines} WHERE claim_id IS NOT NULL
       GROUP BY claim_id HAVING count(*) > 1) r USING (claim_id)""",
+        f"""CREATE TEMP TABLE kept AS
+SELECT {fields},
+  CASE WHEN credited THEN net ELSE cost END AS cost,
+  credited AND coalesce(net, 0) < {NETTING_TOLERANCE} AS withdrawn,
+  CASE WHEN credited THEN versions ELSE 1 END AS n_kept
+FROM (
+  SELECT *,
+    coalesce(bool_or(cost < 0) OVER w, false) AS credited, sum(cost) OVER w AS net,
+    count(*) OVER w AS versions, row_number() OVER w AS rn
+  FROM (SELECT DISTINCT claim_id, {fields}, cost FROM resent)
+  WINDOW w AS (PARTITION BY claim_id ORDER BY coalesce(cost < 0, false), {order}
+               ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
+)
+WHERE rn = 1""",
         f"""CREATE TEMP TABLE py AS
 WITH claims AS (
-  SELECT person_id, start_date, end_date, care_type, declaration_code, cost
+  SELECT {fields}, cost, coalesce(cost < 0, false) AS withdrawn
   FROM {lines} ANTI JOIN resent USING (claim_id)
   UNION ALL
-  SELECT person_id, start_date, end_date, care_type, declaration_code, cost FROM resent
-  QUALIFY row_number() OVER (PARTITION BY claim_id ORDER BY start_date, cost,
-    end_date NULLS LAST, care_type, declaration_code NULLS LAST, person_id) = 1
+  SELECT {fields}, cost, withdrawn FROM kept
 ), c AS (
   SELECT person_id, year(start_date) AS year, cost,
     CASE WHEN coalesce(starts_with(declaration_code, '16')
-                       OR starts_with(declaration_code, '17'), false)
-         THEN {len(CARE) + 1} ELSE {kind} END AS k
+                       OR starts_with(declaration_code, '17'), false) THEN {excluded}
+         WHEN withdrawn THEN {withdrawn} ELSE {kind} END AS k
   FROM claims
 )
 SELECT person_id, year,
   {piv},
-  count(*) FILTER (WHERE k = {len(CARE) + 1}) AS n_excluded,
-  count(*) FILTER (WHERE k = {len(CARE)}) AS n_unknown
+  count(*) FILTER (WHERE k = {excluded}) AS n_excluded,
+  count(*) FILTER (WHERE k = {withdrawn}) AS n_withdrawn,
+  count(*) FILTER (WHERE k = {unknown}) AS n_unknown
 FROM c GROUP BY person_id, year""",
         f"""COPY (
 SELECT i.person_id, i.year::BIGINT AS year, i.practice_id, i.insured_days::BIGINT AS
@@ -154,7 +214,8 @@ FROM (
 ) i ORDER BY person_id, year
 ) TO '{out}' (FORMAT parquet)""",
         f"""SELECT sum(n_excluded) AS excluded_claims,
-  (SELECT count(*) - count(DISTINCT claim_id) FROM resent) AS duplicate_lines_removed,
+  (SELECT count(*) FROM resent) - (SELECT sum(n_kept) FROM kept) AS duplicate_lines_removed,
+  sum(n_withdrawn) AS withdrawn_claims,
   (SELECT sum({' + '.join(f'{p}_count' for p in CARE.values())} + n_unknown)
    FROM py ANTI JOIN {periods} USING (person_id, year)) AS orphan_claims
 FROM py""",
@@ -172,7 +233,7 @@ def run_hand_sql(data: Path, out: Path, memory_limit: str, threads: int) -> dict
         con.execute(statement)
     row = con.execute(report).fetchone()
     return {"excluded_claims": int(row[0]), "duplicate_lines_removed": int(row[1]),
-            "orphan_claims": int(row[2])}
+            "withdrawn_claims": int(row[2]), "orphan_claims": int(row[3])}
 
 
 def run_pandas(data: Path, out: Path, memory_limit: str, threads: int) -> dict:
@@ -184,40 +245,62 @@ def run_pandas(data: Path, out: Path, memory_limit: str, threads: int) -> dict:
     periods = pd.read_parquet(data / "insured_periods")
     panel, rep = reference_panel(claims, periods)
     panel.to_parquet(out, index=False)
-    return {"orphan_claims": rep["orphan_claims"], "excluded_claims": rep["excluded_claims"],
-            "duplicate_lines_removed": rep["lines_in"] - rep["distinct_claims"]}
+    return {k: rep[k] for k in REPORT_FIGURES}
 
 
 def run_polars(data: Path, out: Path, memory_limit: str, threads: int) -> dict:
     """The hand_sql rules in Polars' lazy API, on the streaming engine.
 
-    Same steps as the SQL: the lines of re-sent claim ids are collected (a small share)
-    and reduced to the first line per claim in ``DEDUP_ORDER``; the other lines stream
-    past them (anti join) into one aggregation per person-year with a count and a cost
-    per care type, collected as ``py``; the insured periods are left-joined to ``py``,
-    sorted and sunk to Parquet; the report figures come from ``py`` and the re-sent
-    lines. ``memory_limit`` does not apply (Polars has none); the thread count comes from
-    ``POLARS_MAX_THREADS``, set by the parent to ``threads``.
+    Same steps as the SQL: the lines of re-sent claim ids are collected (a small share);
+    their distinct lines are reduced to one row per claim (credit lines last, then
+    ``DEDUP_ORDER``), with the first line's cost or, for a claim with a credit line, the
+    net of its distinct lines, and withdrawn when that net is below half a cent. The
+    other lines stream past them (anti join; a negative line alone is withdrawn) into
+    one aggregation per person-year with a count and a cost per care type, collected as
+    ``py``; the insured periods are left-joined to ``py``, sorted and sunk to Parquet;
+    the report figures come from ``py`` and the re-sent lines. ``memory_limit`` does not
+    apply (Polars has none); the thread count comes from ``POLARS_MAX_THREADS``, set by
+    the parent to ``threads``.
     """
     import polars as pl
 
     lines = pl.scan_parquet(data / "claim_lines" / "*.parquet")
     periods = pl.scan_parquet(data / "insured_periods" / "*.parquet").with_columns(
         pl.col("year", "insured_days", "birth_year").cast(pl.Int64))
+    fields = ["person_id", "start_date", "end_date", "care_type", "declaration_code", "cost"]
 
-    # 1. re-sends: every line of a claim_id seen more than once; keep the first per id
+    # 1. re-sends and credit notes: the lines of every claim_id seen more than once,
+    #    reduced to one row per id
     resent_ids = (lines.select("claim_id").drop_nulls().group_by("claim_id").len()
                   .filter(pl.col("len") > 1).drop("len"))
     resent = lines.join(resent_ids, on="claim_id", how="semi").collect(engine="streaming")
-    kept = resent.sort(DEDUP_ORDER, nulls_last=True).unique("claim_id", keep="first")
-    claims = pl.concat([lines.join(kept.lazy().select("claim_id"), on="claim_id", how="anti"),
-                        kept.lazy()])
+    credit = (pl.col("cost") < 0).fill_null(False)
+    kept = (
+        resent.unique(["claim_id", *fields])
+        .with_columns(_credit=credit)
+        .with_columns(_credited=pl.col("_credit").any().over("claim_id"),
+                      _net=pl.col("cost").sum().over("claim_id"),
+                      _versions=pl.len().over("claim_id"))
+        .sort(["claim_id", "_credit", *DEDUP_ORDER], nulls_last=True)
+        .unique("claim_id", keep="first", maintain_order=False)
+        .select("claim_id", *fields[:-1],
+                cost=pl.when("_credited").then("_net").otherwise("cost"),
+                withdrawn=pl.col("_credited") & (pl.col("_net") < NETTING_TOLERANCE),
+                n_kept=pl.when("_credited").then("_versions").otherwise(1))
+    )
+    claims = pl.concat([
+        lines.join(kept.lazy().select("claim_id"), on="claim_id", how="anti")
+        .select(*fields, withdrawn=credit),
+        kept.lazy().select(*fields, "withdrawn"),
+    ])
 
-    # 2. per person-year: a count and a cost per care type, excluded and unknown claims
+    # 2. per person-year: a count and a cost per care type, excluded, withdrawn and
+    #    unknown claims
     n = len(CARE)
-    excluded, unknown = n + 1, n
+    unknown, excluded, withdrawn = n, n + 1, n + 2
     code = pl.col("declaration_code")
     kind = (pl.when(code.str.starts_with("16") | code.str.starts_with("17")).then(excluded)
+            .when("withdrawn").then(withdrawn)
             .otherwise(pl.col("care_type").replace_strict(list(CARE), list(range(n)),
                                                           default=unknown))
             .cast(pl.UInt8))
@@ -229,7 +312,8 @@ def run_polars(data: Path, out: Path, memory_limit: str, threads: int) -> dict:
         .agg(*[e for i, p in enumerate(CARE.values()) for e in (
                  (k == i).sum().alias(f"{p}_count"),
                  pl.when(k == i).then(pl.col("cost")).sum().alias(f"{p}_cost"))],
-             n_excluded=(k == excluded).sum(), n_unknown=(k == unknown).sum())
+             n_excluded=(k == excluded).sum(), n_withdrawn=(k == withdrawn).sum(),
+             n_unknown=(k == unknown).sum())
         .collect(engine="streaming")
     )
 
@@ -256,7 +340,8 @@ def run_polars(data: Path, out: Path, memory_limit: str, threads: int) -> dict:
                .select(pl.sum_horizontal(*counts, "n_unknown").sum())
                .collect(engine="streaming").item())
     return {"excluded_claims": int(py["n_excluded"].sum()),
-            "duplicate_lines_removed": resent.height - resent["claim_id"].n_unique(),
+            "duplicate_lines_removed": resent.height - int(kept["n_kept"].sum()),
+            "withdrawn_claims": int(py["n_withdrawn"].sum()),
             "orphan_claims": int(orphans), "polars_threads": pl.thread_pool_size(),
             "polars_env": {k: v for k, v in os.environ.items() if k.startswith("POLARS_")}}
 
