@@ -7,7 +7,9 @@ report runs on them with the embedded sample's surveys and practices (no open da
 a child process whose wall time and peak RSS are measured; then ``build_panel`` alone
 runs on the same files, with the same engine settings, in another child. The ratio
 report / build_panel is the figure recorded in ``bench/RESULTS.md``; both are measured
-in the same run, so the ratio does not depend on the machine.
+in the same run, so the ratio does not depend on the machine. The report's child also
+samples its RSS every 20 ms and prints the steps with the highest peaks (the whole
+record goes to ``bench/out/report_<n>_step_peaks.json``).
 
 Usage::
 
@@ -29,9 +31,30 @@ OUT = ROOT / "bench" / "out"
 SURVEYS = ("cvg", "workforce", "monitor", "practice_indicators", "conversations", "consults")
 
 CHILD_REPORT = """
-import sys
-from kbz_eval.report import run_report
+import json, sys, threading, time
+import psutil
+from kbz_eval.report import progress, run_report
+
+# peak RSS per report step: a thread samples the RSS every 20 ms under the running label
+me, label, peaks = psutil.Process(), ["start"], {}
+
+def sample():
+    while True:
+        rss = me.memory_info().rss
+        peaks[label[0]] = max(peaks.get(label[0], 0), rss)
+        time.sleep(0.02)
+
+threading.Thread(target=sample, daemon=True).start()
+step = progress.Progress.step
+
+def labelled(self, text):
+    label[0] = text
+    return step(self, text)
+
+progress.Progress.step = labelled
 run_report(sys.argv[1], sys.argv[2], progress=True)
+with open(sys.argv[3], "w", encoding="utf-8") as f:
+    json.dump(peaks, f)
 """
 CHILD_PANEL = """
 import sys
@@ -105,7 +128,11 @@ def main() -> None:
         folder = _data(n)
         config = _config(n, folder, sample, args.memory_limit, args.threads)
         report = OUT / f"report_{n}"
-        wall_r, rss_r = _child(CHILD_REPORT, str(config), str(report))
+        steps = OUT / f"report_{n}_step_peaks.json"
+        wall_r, rss_r = _child(CHILD_REPORT, str(config), str(report), str(steps))
+        top = sorted(json.loads(steps.read_text()).items(), key=lambda kv: -kv[1])[:5]
+        print("highest step peaks (GiB): " + ", ".join(
+            f"{k} {v / 1024**3:.2f}" for k, v in top), flush=True)
         wall_p, rss_p = _child(CHILD_PANEL, str(folder / "claim_lines"),
                                str(folder / "insured_periods"), str(OUT / f"panel_{n}.parquet"),
                                args.memory_limit, str(args.threads))

@@ -242,11 +242,15 @@ def _text_codes(series: pd.Series, *, upper: bool = False) -> tuple[np.ndarray, 
     """Values as stripped text, coded: ``(codes, texts)`` with ``texts[codes]`` the
     text of every row (missing values as ``""``). Each distinct raw value is stripped
     once, so a column of millions of rows with a few dozen values costs one factorize."""
-    codes, uniques = pd.factorize(series)
+    if isinstance(series.dtype, pd.CategoricalDtype):  # already coded: no pass over rows
+        codes, uniques = series.cat.codes.to_numpy(), series.cat.categories
+    else:
+        codes, uniques = pd.factorize(series)
     text = [str(v).strip() for v in uniques] + [""]
     if upper:
         text = [t.upper() for t in text]
     merged, texts = pd.factorize(pd.Index(text, dtype=object))
+    merged = merged.astype(np.min_scalar_type(-len(texts)))  # the smallest signed type
     return merged[codes], np.asarray(texts, dtype=object)  # code -1 picks the trailing ""
 
 
@@ -383,7 +387,8 @@ def prepare_claims(
     mask = np.isin(year, keep_years)
     if population == "minima":
         mask &= _as_bool(panel["minima"], "minima", src, tab)
-    group = _group_codes(p_texts, prac)[p_codes]  # index into GROUP_TEXTS; -1: not listed
+    # index into GROUP_TEXTS; -1: not listed
+    group = _group_codes(p_texts, prac).astype(np.int8)[p_codes]
     n_outside = int((mask & (group < 0)).sum())
     mask &= group >= 0
     if not mask.any():
@@ -393,25 +398,37 @@ def prepare_claims(
                       "practice of `practices`")])
 
     idx = np.flatnonzero(mask)
-    sub = panel.iloc[idx]
-    person, n_persons = _person_codes(sub["person_id"])
-    data: dict[str, Any] = {
-        "person": person,
-        "year": year[idx],
-        "practice_id": _categorical(p_codes[idx], p_texts),
-        "group": _categorical(group[idx], GROUP_TEXTS),
-        "iy": tables.insured_years(
-            _as_number(sub["insured_days"], "insured_days", src, tab, minimum=1,
-                       positions=idx),
-            year[idx]),
-    }
+    every = idx.size == len(panel)
+
+    def column(name: str) -> pd.Series:
+        """One column of the selected rows (the panel's own when every row is kept)."""
+        return panel[name] if every else panel[name].iloc[idx]
+
+    person, n_persons = _person_codes(column("person_id"))
+    sel_year = year if every else year[idx]
+    del year
+    order = np.lexsort((sel_year, person))
+    # every column is checked in row order (violations name the first rows), then put
+    # in person-year order at once, so the selection is held once and never the panel
+    data: dict[str, Any] = {"person": person[order], "year": sel_year[order]}
+    del person
+    data["practice_id"] = _categorical(p_codes[idx][order], p_texts)
+    data["group"] = _categorical(group[idx][order], GROUP_TEXTS)
+    del p_codes, group
+    data["iy"] = tables.insured_years(
+        _as_number(column("insured_days"), "insured_days", src, tab, minimum=1,
+                   positions=idx)[order],
+        data["year"])
     for col in values:
-        data[col] = _as_number(sub[col], col, src, tab, minimum=0, positions=idx)
+        data[col] = _as_number(column(col), col, src, tab, minimum=0, positions=idx)[order]
     if need_age_sex:
-        data["sex"] = _sexes(sub["sex"])
-        data["age_band"] = _age_bands(sub, year[idx], src, tab)
-    order = np.lexsort((data["year"], data["person"]))
-    frame = pd.DataFrame({k: v[order] for k, v in data.items()})
+        data["sex"] = _sexes(column("sex"))[order]
+        ages = [c for c in ("age_band", "birth_year") if c in panel.columns]
+        data["age_band"] = _age_bands(panel[ages] if every else panel[ages].iloc[idx],
+                                      sel_year, src, tab)[order]
+    del sel_year, order
+    frame = pd.DataFrame(data, copy=False)
+    del data
     # rows are sorted by person and year: a repeated key is equal to the row before it
     person_s, year_s = frame["person"].to_numpy(), frame["year"].to_numpy()
     dup = np.zeros(len(frame), dtype=bool)
@@ -454,7 +471,10 @@ def _check_columns(panel: pd.DataFrame, population: str, values: Sequence[str],
 
 def _whole_years(panel: pd.DataFrame) -> np.ndarray:
     """The ``year`` column as integers (refused when not whole years)."""
-    year = _as_number(panel["year"], "year", "panel", "person_years")
+    column = panel["year"]
+    if isinstance(column.dtype, np.dtype) and np.issubdtype(column.dtype, np.integer):
+        return column.to_numpy().astype(np.int64)  # whole numbers, never missing
+    year = _as_number(column, "year", "panel", "person_years")
     if (year != np.round(year)).any():
         raise DataValidationError(source="panel", table="person_years", violations=[
             Violation(column="year", rule="must be a whole calendar year")])
@@ -557,22 +577,133 @@ def person_cell_sparse(person: np.ndarray, cell: np.ndarray, n_persons: int, n_c
 
     For wide layouts where each person fills few columns (a cell per practice × year,
     say): millions of persons then take megabytes instead of gigabytes.
+
+    Parameters
+    ----------
+    person
+        Person code of every row (``0 .. n_persons - 1``).
+    cell
+        Cell code of every row (``0 .. n_cells - 1``); rows with ``cell < 0`` are
+        ignored.
+    n_persons, n_cells
+        Number of persons (rows of the result) and cells per value.
+    values
+        One array per value, a number per row.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        ``(n_persons, len(values) * n_cells)`` with sorted column indices and no stored
+        zeros: the per-person sums of value ``i`` in cell ``c`` at column
+        ``i * n_cells + c``.
+
+    Notes
+    -----
+    The matrix is assembled in its compressed form directly: the rows are grouped once
+    by (person, cell), each value is summed per group with one ``bincount`` (rows of a
+    group in their given order, as a sparse matrix sums duplicate entries) and its
+    non-zero sums are placed in the rows. Memory stays at a few arrays of one number
+    per row, instead of the coordinate triples of every value and row at once.
+    """
+    return person_cell_blocks(person, n_persons, [(cell, n_cells, values)])
+
+
+class _CellGroups:
+    """The rows of one layout grouped by (person, cell), in person-then-cell order."""
+
+    def __init__(self, person: np.ndarray, cell: np.ndarray, n_persons: int,
+                 n_cells: int) -> None:
+        person, cell = np.asarray(person), np.asarray(cell)
+        keep = cell >= 0
+        self.every = bool(keep.all())
+        self.keep = None if self.every else keep
+        key = (person.astype(np.int64) * n_cells + cell) if self.every else (
+            person[keep].astype(np.int64) * n_cells + cell[keep])
+        self.order = None
+        if key.size > 1 and not bool(np.all(key[1:] >= key[:-1])):
+            self.order = np.argsort(key, kind="stable")
+            key = key[self.order]
+        first = np.ones(key.size, dtype=bool)
+        first[1:] = key[1:] != key[:-1]
+        pairs = key[first]
+        del key
+        self.n_pairs = pairs.size
+        self.group = None  # (person, cell) group of every row, in key order; None: one row each
+        if self.n_pairs < first.size:
+            self.group = np.cumsum(first, dtype=np.int64)
+            self.group -= 1
+        del first
+        small = max(n_persons, n_cells) < np.iinfo(np.int32).max
+        self.row = (pairs // n_cells).astype(np.int32 if small else np.int64)
+        self.col = (pairs - self.row.astype(np.int64) * n_cells).astype(self.row.dtype)
+
+    def sums(self, v: np.ndarray) -> np.ndarray:
+        """The sum of ``v`` (a number per row) in every group."""
+        v = np.asarray(v, dtype=float)
+        v = v if self.every else v[self.keep]
+        if self.order is not None:
+            v = v[self.order]
+        if self.group is None:  # every group is one row: its sum is that row's value
+            return v
+        return np.bincount(self.group, weights=v, minlength=self.n_pairs)
+
+
+def person_cell_blocks(person: np.ndarray, n_persons: int,
+                       blocks: Sequence[tuple[np.ndarray, int, Sequence[np.ndarray]]]
+                       ) -> Any:
+    """Several :func:`person_cell_sparse` layouts side by side, as one CSR matrix.
+
+    Parameters
+    ----------
+    person
+        Person code of every row (``0 .. n_persons - 1``).
+    n_persons
+        Number of persons (rows of the result).
+    blocks
+        ``(cell, n_cells, values)`` per layout, as the arguments of
+        :func:`person_cell_sparse`; its columns follow those of the layouts before it.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        Equal to ``scipy.sparse.hstack`` of the layouts' matrices, built without holding
+        them and their copy together.
     """
     from scipy import sparse
 
-    keep = cell >= 0
-    rows, cols = person[keep], cell[keep]
-    data = [np.asarray(v, dtype=float)[keep] for v in values]
-    shape = (n_persons, len(values) * n_cells)
-    matrix = sparse.coo_matrix((np.concatenate(data) if data else np.zeros(0),
-                                (np.tile(rows, len(values)),
-                                 np.concatenate([cols + i * n_cells
-                                                 for i in range(len(values))])
-                                 if data else np.zeros(0, dtype=np.int64))),
-                               shape=shape).tocsr()
-    matrix.sum_duplicates()
-    matrix.eliminate_zeros()
-    return matrix
+    grouped = [_CellGroups(person, cell, n_persons, n_cells)
+               for cell, n_cells, values in blocks if len(values)]
+    layouts = [(g, n_cells, values) for g, (_, n_cells, values)
+               in zip(grouped, [b for b in blocks if len(b[2])], strict=True)]
+    n_columns = sum(n_cells * len(values) for _, n_cells, values in blocks)
+    shape = (n_persons, n_columns)
+    if not layouts:
+        return sparse.csr_matrix(shape)
+    indptr = np.zeros(n_persons + 1, dtype=np.int64)
+    for g, _, values in layouts:  # first pass: the number of non-zero sums per person
+        for v in values:
+            indptr[1:] += np.bincount(g.row[g.sums(v) != 0], minlength=n_persons)
+    np.cumsum(indptr, out=indptr)
+    nnz = int(indptr[-1])
+    index_type = np.int32 if max(nnz, n_columns) < np.iinfo(np.int32).max else np.int64
+    data = np.empty(nnz, dtype=float)
+    indices = np.empty(nnz, dtype=index_type)
+    offset = indptr[:-1].copy()  # where the next value's entries of each row start
+    column = 0
+    for g, n_cells, values in layouts:  # second pass: values in column order
+        for v in values:
+            s = g.sums(v)
+            at = np.flatnonzero(s != 0)
+            r = g.row[at]
+            count = np.bincount(r, minlength=n_persons)
+            before = np.cumsum(count) - count  # entries of this value in earlier rows
+            pos = offset[r] + (np.arange(at.size) - before[r])
+            data[pos] = s[at]
+            indices[pos] = column + g.col[at]
+            offset += count
+            column += n_cells
+            del s, at, r, pos, count, before
+    return sparse.csr_matrix((data, indices, indptr.astype(index_type)), shape=shape)
 
 
 # --------------------------------------------------------------------------- practices
@@ -652,6 +783,18 @@ def cell_codes(cp: ClaimsPanel, years: Sequence[int], groups: Sequence[str] = GR
     f = cp.frame
     y_index = {int(y): i for i, y in enumerate(years)}
     g_index = {g: i for i, g in enumerate(groups)}
+    if isinstance(f["group"].dtype, pd.CategoricalDtype):  # as prepare_claims codes it
+        year = f["year"].to_numpy()
+        code = np.full(year.size, -1, dtype=np.int64)
+        for y, i in y_index.items():
+            code[year == y] = i
+        cats = f["group"].cat.categories
+        g_of = np.array([g_index.get(c, -1) for c in cats] + [-1], dtype=np.int64)
+        gi = g_of[f["group"].cat.codes.to_numpy()]  # code -1 (missing) picks the -1
+        known = (code >= 0) & (gi >= 0)
+        code[known] += gi[known] * len(years)
+        code[~known] = -1
+        return code
     yi = f["year"].map(y_index).to_numpy(dtype=float, na_value=np.nan)
     gi = f["group"].map(g_index).to_numpy(dtype=float, na_value=np.nan)
     code = gi * len(years) + yi

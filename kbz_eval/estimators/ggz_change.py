@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import stats
 
 from kbz_eval.errors import SpecificationError
 from kbz_eval.estimators import claims_common as cc
@@ -361,7 +361,9 @@ def _cells(cp: cc.ClaimsPanel, design: _Design, outcome: str, *, adjusted: bool,
     rows = cp.frame[keep].assign(new=values["new_patients"][keep] > 0,
                                  placebo_new=values["placebo_new_patients"][keep] > 0
                                  ).reset_index(drop=True)
-    vals = [v[keep] for v in values.values()]
+    # each value's rows of the cell years are taken and its full-length array let go
+    vals = [values.pop(name)[keep] for name in list(values)]
+    del values
     person = np.unique(cp.person_array()[keep], return_inverse=True)[1].ravel()
     n_persons = int(person.max()) + 1
     is_kbz_row = rows["group"].to_numpy() == "kbz"
@@ -369,8 +371,6 @@ def _cells(cp: cc.ClaimsPanel, design: _Design, outcome: str, *, adjusted: bool,
     year_cell = rows["year"].map({y: i for i, y in enumerate(design.cells)}).to_numpy(
         np.int64)
     group = np.where(is_kbz_row, KBZ, CONTROL)
-    group_matrix = cc.person_cell_sparse(person, group * n_cells + year_cell, n_persons,
-                                         2 * n_cells, vals)  # value × group × year
     present = set(pd.unique(rows["practice_id"]))
     ids = [p for p in cp.practices["practice_id"] if p in present]
     is_kbz = cp.practices.set_index("practice_id").loc[ids, "group"].to_numpy() == "kbz"
@@ -378,18 +378,22 @@ def _cells(cp: cc.ClaimsPanel, design: _Design, outcome: str, *, adjusted: bool,
     psums = PracticeSums.from_rows(practice, year_cell, vals, is_kbz=is_kbz,
                                    n_cells=n_cells, practice_ids=ids)
     practice_year = np.where(year_cell <= FOLLOW, practice * 2 + year_cell, -1)
-    practice_matrix = cc.person_cell_sparse(person, practice_year, n_persons, 2 * len(ids),
-                                            vals[:len(PRACTICE_VALUES)])
-    # sparse: a person fills a few of the value × group × year and practice × year cells
-    return _Cells(design=design, frame=rows,
-                  person_matrix=sparse.hstack([group_matrix, practice_matrix],
-                                              format="csr"),
-                  n_group_columns=group_matrix.shape[1],
+    n_values = len(vals)
+    n_group_columns = n_values * 2 * n_cells
+    # sparse: a person fills a few of the value × group × year and practice × year cells;
+    # both layouts side by side in one matrix (columns: the group cells, then the
+    # practice cells)
+    person_matrix = cc.person_cell_blocks(person, n_persons, [
+        (group * n_cells + year_cell, 2 * n_cells, vals),  # value × group × year
+        (practice_year, 2 * len(ids), vals[:len(PRACTICE_VALUES)])])
+    del vals, practice_year, year_cell, group, practice
+    totals = np.asarray(person_matrix.sum(axis=0)).ravel()
+    observed = totals[:n_group_columns].reshape(n_values, 2, n_cells)
+    practice_observed = totals[n_group_columns:].reshape(len(PRACTICE_VALUES), len(ids), 2)
+    return _Cells(design=design, frame=rows, person_matrix=person_matrix,
+                  n_group_columns=n_group_columns,
                   strata=_strata(person, is_kbz_row.astype(float)), practice_sums=psums,
-                  observed=np.asarray(group_matrix.sum(axis=0)).reshape(
-                      len(vals), 2, n_cells),
-                  practice_observed=np.asarray(practice_matrix.sum(axis=0)).reshape(
-                      len(PRACTICE_VALUES), len(ids), 2),
+                  observed=observed, practice_observed=practice_observed,
                   expected_desc=desc, notes=notes)
 
 

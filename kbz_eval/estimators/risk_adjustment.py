@@ -193,7 +193,7 @@ def expected_values(cp: cc.ClaimsPanel, outcome: str, reference: Any
         rates = reference_rates(f, outcome, ref_mask)
         desc = ("all person-years analysed (both groups, all analysed years)"
                 if reference == "pooled" else "the control person-years analysed")
-    exp = standardise.expected(f, rates, exposure="iy", strata=STRATA)
+    exp = _expected_by_codes(f, rates)
     unmatched = np.isnan(exp)
     iy = f["iy"].to_numpy()
     if isinstance(reference, pd.DataFrame):
@@ -217,6 +217,26 @@ def expected_values(cp: cc.ClaimsPanel, outcome: str, reference: Any
 
 
 # --------------------------------------------------------------------------- inference
+def _expected_by_codes(f: pd.DataFrame, rates: pd.DataFrame) -> np.ndarray:
+    """:func:`kbz_eval.stats.standardise.expected` over :data:`STRATA`, looked up by
+    the categorical codes of the rows (a table of rates per age band × sex) instead of
+    a join of every row: the same products of insured years and rates, without the
+    join's copies of the rows. Other column types go through the join."""
+    if not all(isinstance(f[c].dtype, pd.CategoricalDtype) for c in STRATA):
+        return standardise.expected(f, rates, exposure="iy", strata=list(STRATA))
+    rate_of: dict[tuple[Any, Any], float] = {}
+    for band, sex, rate in zip(rates["age_band"], rates["sex"], rates["rate"], strict=True):
+        rate_of.setdefault((band, sex), float(rate))
+    bands, sexes = f["age_band"].cat.categories, f["sex"].cat.categories
+    # one extra row and column of NaN: a missing value (code -1) has no rate
+    table = np.full((len(bands) + 1, len(sexes) + 1), np.nan)
+    for i, band in enumerate(bands):
+        for j, sex in enumerate(sexes):
+            table[i, j] = rate_of.get((band, sex), np.nan)
+    rate = table[f["age_band"].cat.codes.to_numpy(), f["sex"].cat.codes.to_numpy()]
+    return f["iy"].to_numpy(dtype=float) * rate
+
+
 def oe_inference(observed: np.ndarray, expected: np.ndarray, *, alpha: float
                  ) -> dict[str, float]:
     """O/E with a log-scale interval from the person-level ratio-estimator variance.

@@ -59,13 +59,18 @@ class EngineInputs:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._close_duckdb()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def _close_duckdb(self) -> None:
+        """Close a DuckDB connection (best effort); its memory goes back at once."""
         if self.con is not None and self.cfg.engine.backend == "duckdb":
             try:
                 self.con.disconnect()
             except Exception:  # noqa: BLE001 - closing is best effort
                 pass
-        if self.scratch is not None:
-            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.con = None
 
     def check(self, table: str, references: dict[str, pd.DataFrame] | None
               ) -> list[dict[str, Any]]:
@@ -84,7 +89,11 @@ class EngineInputs:
         return engine_quality_rows(table, path, checked)
 
     def panel(self, progress: Progress) -> pd.DataFrame:
-        """Build the panel from the checked tables; the report is in ``attrs``."""
+        """Build the panel from the checked tables; the report is in ``attrs``.
+
+        With DuckDB the connection is closed once the panel file is written (the
+        checked relations cannot be queried afterwards).
+        """
         from kbz_eval.engine import build_panel
 
         assert self.scratch is not None
@@ -95,6 +104,9 @@ class EngineInputs:
                              backend=self.cfg.engine.backend, con=self.con, output=out,
                              return_report=True)
         step.rows(result.report.lines_in)  # claim lines made into the panel
+        # DuckDB keeps the memory of its last queries: let it go before the panel is read
+        # into pandas, so the two are never held together (the file stays in scratch)
+        self._close_duckdb()
         panel = read_panel(result.panel)
         panel.attrs["kbz_panel"] = result.report.as_dict()
         return panel
@@ -117,7 +129,7 @@ def read_panel(path: Path | str, columns: tuple[str, ...] = REPORT_PANEL_COLUMNS
     sort is skipped when the file already is, as the engine writes it).
 
     At 20 M person-years this holds about 1.5 GB instead of the 4 GB of every column
-    with default types.
+    with default types; the Arrow memory used while reading is returned afterwards.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -140,7 +152,11 @@ def read_panel(path: Path | str, columns: tuple[str, ...] = REPORT_PANEL_COLUMNS
         in_order = pc.or_(pc.less(a, b), pc.and_(pc.equal(a, b), pc.less(ya, yb)))
         if not pc.all(in_order).as_py():
             table = table.sort_by([("person_id", "ascending"), ("year", "ascending")])
-    return table.to_pandas()
+    frame = table.to_pandas()
+    del table
+    # the Arrow memory pool would otherwise keep the read-back's peak for the whole run
+    pa.default_memory_pool().release_unused()
+    return frame
 
 
 def engine_quality_rows(table: str, path: Path, checked: Any) -> list[dict[str, Any]]:

@@ -22,6 +22,14 @@ _BLOCK_ELEMENTS = 4_000_000
 JACKKNIFE_ABOVE = 200_000
 #: Rows of leave-one-out sums evaluated at a time (memory bound of the jackknife).
 _JACKKNIFE_BLOCK = 100_000
+#: Largest number of leave-one-out sums (rows × columns) evaluated at a time: a block
+#: of a wide layout (hundreds of columns) holds fewer rows.
+_JACKKNIFE_ELEMENTS = 2_000_000
+
+
+def _jackknife_rows(n_columns: int) -> int:
+    """Rows of a leave-one-out block for sums of ``n_columns`` columns."""
+    return max(1, min(_JACKKNIFE_BLOCK, _JACKKNIFE_ELEMENTS // max(int(n_columns), 1)))
 
 
 def stratified_bootstrap_sums(matrix: np.ndarray, strata: np.ndarray, *, n_boot: int,
@@ -234,8 +242,9 @@ def _leave_one_out(statistic: Any, total: np.ndarray, matrix: np.ndarray
     """The statistic with each unit's sums left out, in blocks of rows (memory bound)."""
     sparse = _is_sparse(matrix)
     parts = []
-    for start in range(0, matrix.shape[0], _JACKKNIFE_BLOCK):
-        block = matrix[start:start + _JACKKNIFE_BLOCK]
+    step = _jackknife_rows(matrix.shape[1])
+    for start in range(0, matrix.shape[0], step):
+        block = matrix[start:start + step]
         parts.append(statistic(total - (block.toarray() if sparse else block)))
     return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
 
@@ -254,8 +263,9 @@ def _leave_one_out_moments(statistic: Any, total: np.ndarray, matrix: Any,
     codes, inverse = np.unique(np.asarray(strata), return_inverse=True)
     inverse = inverse.ravel()
     out: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    for start in range(0, matrix.shape[0], _JACKKNIFE_BLOCK):
-        block = matrix[start:start + _JACKKNIFE_BLOCK]
+    step = _jackknife_rows(matrix.shape[1])
+    for start in range(0, matrix.shape[0], step):
+        block = matrix[start:start + step]
         values = statistic(total - (block.toarray() if sparse else block))
         rows = inverse[start:start + block.shape[0]]
         onehot = np.zeros((len(codes), len(rows)))
