@@ -340,7 +340,7 @@ ROWS_WITH_EVERYTHING = [
     CLAIM_HEADER + ";opmerking",                      # line 4
     "P1;1;2015-01-01;poli_dbc;;10;ok",                # 5
     "",                                               # 6 (blank: skipped)
-    'P2;2;2015-01-02;poli_dbc;;-20;"a;b"',            # 7
+    'P2;2;2015-01-02;poli_dbc;;twintig;"a;b"',        # 7
     'P3;3;2015-01-03;poli_dbc;;30;"twee',             # 8
     'regels"',                                        # 9
     "P4;4;2015-01-04;polikliniek;;40",                # 10 (one field short)
@@ -363,7 +363,7 @@ def test_batches_keep_physical_line_numbers(tmp_path, monkeypatch, batch_cells):
     assert raw.notes == ["3 blank line(s) among the data skipped"]
     assert raw.detected["comment_lines"].value == 2
     result = read_table(path, "claim_lines", on_error="drop")
-    assert any("row 7 (-20)" in r for r in result.report.drop_reasons)
+    assert any("row 7 (twintig)" in r for r in result.report.drop_reasons)
     assert any("row 10 (polikliniek)" in r for r in result.report.drop_reasons)
     assert result.data["claim_id"].tolist() == ["1", "3", "5", "6"]
 

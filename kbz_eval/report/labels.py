@@ -712,7 +712,9 @@ _SUPPRESSION_NL = (
     "onderdrukt en een verdeling met een kleine categorie wordt in zijn geheel "
     "achtergehouden (zie kbz_eval.disclosure)")
 
-_PLACE = re.compile(r"[A-Z][A-Z '\-]*")
+#: A municipality's display name (``Den Haag``, ``'s-Hertogenbosch``, ``Súdwest-Fryslân``)
+#: or a Vektis key (``S GRAVENHAGE``): letters, spaces, hyphens, apostrophes and dots.
+_PLACE = re.compile(r"['’]?[^\W\d_][^\W\d_ '’\-.()]*(?:[ '’\-.()]+[^\W\d_]*)*\.?")
 
 
 def _check_language(language: str) -> None:
