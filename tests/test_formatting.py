@@ -134,6 +134,7 @@ def test_long_labels_are_wrapped_and_nothing_is_cut_off(tmp_path):
     ax.set_ylabel(long)
     ax.legend()
     fit_labels(fig)
+    fig.draw_without_rendering()  # the layout saving does
     renderer = fig.canvas.get_renderer()
     fig_box = fig.bbox
     for item in (ax.title, ax.xaxis.label, ax.yaxis.label):

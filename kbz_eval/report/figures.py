@@ -46,21 +46,26 @@ def _wrap(item: Any, room: float, renderer: Any) -> None:
 
 def fit_labels(fig: Any) -> None:
     """Wrap titles, axis labels and legend entries that would not fit the figure, so no
-    label is cut off (long Dutch labels included)."""
+    label is cut off (long Dutch labels included). Only the texts' own sizes are
+    measured (no layout pass); the constrained layout then places them inside."""
+    import textwrap
+
     import matplotlib as mpl
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     with mpl.rc_context(_RC):
         if not hasattr(fig.canvas, "get_renderer"):
             FigureCanvasAgg(fig)  # a detached figure: give it a canvas to measure on
-        fig.draw_without_rendering()  # lay out first, so extents are final
         renderer = fig.canvas.get_renderer()
         width_px = fig.get_figwidth() * fig.dpi
         height_px = fig.get_figheight() * fig.dpi
         for ax in fig.get_axes():
-            box = ax.get_window_extent(renderer)
-            # titles and x labels are centred on the axes: they fit within its width
-            room = min(0.95 * width_px, max(box.width, 0.5 * width_px))
+            # titles and x labels are centred on the axes, which the layout gives about
+            # four fifths of the figure's width
+            room = 0.8 * width_px * ax.get_position().width / max(
+                sum(a.get_position().width for a in fig.get_axes()
+                    if abs(a.get_position().y0 - ax.get_position().y0) < 1e-9), 1e-9)
+            room = min(0.8 * width_px, max(room, 0.4 * width_px))
             for title in (ax.title, ax._left_title, ax._right_title):
                 _wrap(title, room, renderer)
             _wrap(ax.xaxis.label, room, renderer)
@@ -68,10 +73,8 @@ def fit_labels(fig: Any) -> None:
             ylabel = ax.yaxis.label
             text = ylabel.get_text()
             if text:
-                import textwrap
-
                 chars = len(text)
-                while ylabel.get_window_extent(renderer).height > 0.95 * height_px and \
+                while ylabel.get_window_extent(renderer).height > 0.85 * height_px and \
                         chars > 12:
                     chars = int(chars * 0.85)
                     ylabel.set_text(textwrap.fill(text, width=chars,
@@ -80,20 +83,17 @@ def fit_labels(fig: Any) -> None:
             if legend is not None:
                 for entry in legend.get_texts():
                     _wrap(entry, 0.45 * width_px, renderer)
-        fig.draw_without_rendering()
 
 
 def save_figure(fig: Any, stem: Path) -> list[Path]:
     """Write ``stem.png`` and ``stem.svg``; byte-identical for the same figure. Labels
-    too long for the figure are wrapped first, and the saved area takes in every
-    label (nothing is cut off at the edges)."""
+    too long for the figure are wrapped first; the constrained layout keeps every label
+    inside the figure."""
     import matplotlib as mpl
 
     paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
     fit_labels(fig)
     with mpl.rc_context(_RC):
-        fig.savefig(paths[0], dpi=PNG_DPI, metadata={"Software": None},
-                    bbox_inches="tight", pad_inches=0.05)
-        fig.savefig(paths[1], metadata={"Date": None, "Creator": None},
-                    bbox_inches="tight", pad_inches=0.05)
+        fig.savefig(paths[0], dpi=PNG_DPI, metadata={"Software": None})
+        fig.savefig(paths[1], metadata={"Date": None, "Creator": None})
     return paths

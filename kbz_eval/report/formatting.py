@@ -124,28 +124,43 @@ def tick(value: float, *, language: str, span: float) -> str:
     return number(value, language=language, decimals=decimals)
 
 
+class _TickFormatter:
+    """Tick labels in a language; the decimals follow the spacing of the ticks drawn
+    together (:meth:`format_ticks`)."""
+
+    def __new__(cls, language: str) -> Any:
+        from matplotlib.ticker import Formatter
+
+        class TickFormatter(Formatter):
+            def __init__(self) -> None:
+                self.span = 1.0
+
+            def format_ticks(self, values: Any) -> list[str]:
+                locs = sorted(v for v in values if math.isfinite(v))
+                steps = [b - a for a, b in zip(locs, locs[1:], strict=False) if b != a]
+                self.span = min(steps) if steps else 1.0
+                return [self(v, i) for i, v in enumerate(values)]
+
+            def __call__(self, value: float, pos: int | None = None) -> str:
+                return tick(value, language=language, span=self.span)
+
+        return TickFormatter()
+
+
 def localise_ticks(fig: Any, language: str) -> None:
     """Write the numeric tick labels of every Axes of ``fig`` in ``language``: decimal
     commas and true minus signs in Dutch, true minus signs in English; an axis whose view
     lies within the years 1900–2100 gets whole-number ticks only, written without
     separators. Categorical and date axes are left as they are."""
-    from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, ScalarFormatter
+    from matplotlib.ticker import FixedLocator, MaxNLocator, ScalarFormatter
 
     for ax in fig.get_axes():
         for axis in (ax.xaxis, ax.yaxis):
-            formatter = axis.get_major_formatter()
-            if not isinstance(formatter, ScalarFormatter):
+            if not isinstance(axis.get_major_formatter(), ScalarFormatter):
                 continue
             if isinstance(axis.get_major_locator(), FixedLocator):
                 continue
             low, high = sorted(axis.get_view_interval())
             if 1900 <= low and high <= 2100:  # calendar years: whole years only
                 axis.set_major_locator(MaxNLocator(integer=True))
-
-            def label(value: float, _pos: int, axis: Any = axis) -> str:
-                locs = [v for v in axis.get_majorticklocs() if math.isfinite(v)]
-                steps = [abs(b - a) for a, b in zip(locs, locs[1:], strict=False) if b != a]
-                span = min(steps) if steps else 1.0
-                return tick(value, language=language, span=span)
-
-            axis.set_major_formatter(FuncFormatter(label))
+            axis.set_major_formatter(_TickFormatter(language))
