@@ -5,7 +5,8 @@ returns a subclass of :class:`Result`. They all offer the same surface:
 
 - ``.tidy()``: one row per estimated quantity with the columns :data:`TIDY_COLUMNS`;
 - ``.summary()``: a DataFrame for people (never printed-and-``None``);
-- ``.plot(ax=None)``: draws on the given (or a new) Axes and returns it;
+- ``.plot(ax=None, language="en")``: draws on the given (or a new) Axes, with labels
+  in English or Dutch, and returns it;
 - ``.plot_data()``: the exact frame the plot draws, so users can redraw it;
 - a one-line ``repr`` and ``_repr_html_`` for Jupyter;
 - ``.method``: what the estimate is, how its variance was estimated and the
@@ -92,15 +93,23 @@ class Result:
         """The frame :meth:`plot` draws."""
         return self.tidy()
 
-    def plot(self, ax: Any = None) -> Any:
-        """Draw the result on ``ax`` (a new figure when ``None``) and return the Axes."""
+    def plot(self, ax: Any = None, *, language: str = "en") -> Any:
+        """Draw the result on ``ax`` (a new figure when ``None``) and return the Axes.
+
+        Parameters
+        ----------
+        ax
+            Axes to draw on; a new figure when ``None``.
+        language
+            ``"en"`` or ``"nl"``: the language of the figure's labels.
+        """
         if self.plotter is None:
             from kbz_eval.errors import SpecificationError
 
             raise SpecificationError(f"{type(self).__name__} has no plot.")
         module_name, func_name = self.plotter.split(":")
         func = getattr(import_module(f"kbz_eval.plotting.{module_name}"), func_name)
-        return func(self, ax=ax)
+        return func(self, ax=ax, language=language)
 
     # -- display ---------------------------------------------------------------
     def headline(self) -> str:

@@ -4,6 +4,7 @@ never showing a cell under the threshold, reproducible; `--practice` writes one 
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 import warnings
@@ -148,7 +149,8 @@ def test_page_says_in_plain_words_where_the_practice_stands(built):
 
 
 # --------------------------------------------------------------------------- names
-def _drawn_texts(page: pp.PracticePage, res: pp.PracticeResults) -> list[str]:
+def _drawn_texts(page: pp.PracticePage, res: pp.PracticeResults,
+                 language: str = "en") -> list[str]:
     """Every text the page's figures draw (labels, ticks, legends, annotations)."""
     from matplotlib.figure import Figure
 
@@ -159,19 +161,27 @@ def _drawn_texts(page: pp.PracticePage, res: pp.PracticeResults) -> list[str]:
         fig = Figure()
         ax = fig.add_subplot()
         if key == "funnel":
-            draw.plot_practice_funnel(data, ax)
+            draw.plot_practice_funnel(data, ax, language=language)
         elif key == "ranking":
-            draw.plot_practice_ranking(data, ax)
+            draw.plot_practice_ranking(data, ax, language=language)
         elif key == "ivm":
-            draw.plot_practice_indicator(data, ax)
+            draw.plot_practice_indicator(data, ax, language=language)
         else:
-            draw.plot_practice_trend(data, ax)
+            draw.plot_practice_trend(data, ax, language=language)
         texts += [t.get_text() for t in ax.texts]
         texts += [t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels()]
         texts += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel()]
         if ax.get_legend() is not None:
             texts += [t.get_text() for t in ax.get_legend().get_texts()]
     return texts
+
+
+def test_page_figures_are_drawn_in_the_language(built):
+    res, pages = built
+    english = _drawn_texts(pages["OV03"], res)
+    dutch = _drawn_texts(pages["OV03"], res, language="nl")
+    assert "this practice" in english and "this practice" not in dutch
+    assert {"deze praktijk", "werkelijk / verwacht", "jaar"} <= set(dutch)
 
 
 def test_a_page_names_only_its_own_practice(report, built):
@@ -466,3 +476,22 @@ def test_a_part_that_could_not_be_computed_names_no_other_practice(built):
     page = pp.build_page(broken, "OV03", title="t", synthetic=True)
     assert "Not computed for this report: no estimate for … and OV03" in page.html
     assert not _ids_in(_text(page.html), ["OV05"])
+
+
+def test_dutch_pages_write_their_method_texts_in_dutch(tables, sample, tmp_path):
+    """Every method text of a page has a catalogue entry, and the Dutch page shows it in
+    Dutch (no "(Engelstalig)" block, no English sentence)."""
+    from kbz_eval.report.messages import localise, untranslated
+
+    cfg = load_config(_config(tmp_path, sample, language="nl"))
+    res = pp.compute_practice_results(tables, cfg)
+    methods = [r.method for r in (res.funnel, res.trends, res.ranking, res.ivm)
+               if r is not None]
+    assert len(methods) == 4
+    for method in methods:
+        assert untranslated(method) == [], untranslated(method)
+    page = pp.build_page(res, "OV03", title="t", synthetic=True)
+    assert "Engelstalig" not in page.html
+    for method in methods:
+        dutch = localise(method, "nl")
+        assert dutch != method and html.escape(dutch) in page.html

@@ -23,12 +23,14 @@ TEXT_SUFFIXES = {".csv", ".html", ".svg", ".json"}
 
 
 def _config(folder: Path, sample: Path, *, language: str = "en", replicates: int = 199,
-            threshold: int = 10) -> Path:
+            threshold: int = 10, workers: int | None = None) -> Path:
     text = (REPO / "kbz.toml").read_text(encoding="utf-8")
     text = text.replace('"data/sample/', f'"{sample.as_posix()}/')
     text = re.sub(r'language = "en"', f'language = "{language}"', text)
     text = re.sub(r"bootstrap_replicates = \d+", f"bootstrap_replicates = {replicates}", text)
     text = re.sub(r"suppression_threshold = \d+", f"suppression_threshold = {threshold}", text)
+    if workers is not None:
+        text = text.replace("[report]\n", f"[report]\nworkers = {workers}\n", 1)
     path = folder / f"kbz_{language}_{threshold}.toml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -101,8 +103,17 @@ def test_synthetic_warning_and_overview_in_html(report):
 
 
 def test_same_inputs_give_byte_identical_files(report, sample, tmp_path):
-    again = run_report(_config(tmp_path, sample), tmp_path / "again", progress=False)
-    assert _hashes(again) == _hashes(report)
+    """Also in one process: figures saved by worker processes (the default on two or
+    more cores) are the files the report's own process writes."""
+    again = run_report(_config(tmp_path, sample, workers=1), tmp_path / "again",
+                       progress=False)
+    first, second = _hashes(report), _hashes(again)
+    assert first.pop("manifest.json") and second.pop("manifest.json")
+    assert first == second
+    manifests = [json.loads((f / "manifest.json").read_text(encoding="utf-8"))
+                 for f in (report, again)]
+    assert manifests[1]["config"]["report"].pop("workers") == 1
+    assert manifests[0] == manifests[1]
 
 
 def _all_text(folder: Path) -> str:

@@ -59,6 +59,26 @@ def test_plot_returns_the_given_axes(results, name):
     assert new is not ax and hasattr(new, "get_lines")
 
 
+@pytest.mark.parametrize("name", ["cvg", "agreement", "conversations", "population",
+                                  "spread", "referrals"])
+def test_plot_labels_in_dutch(results, name):
+    english = results[name].plot(language="en")
+    dutch = results[name].plot(language="nl")
+    assert dutch.get_title() != english.get_title()
+    assert dutch.get_xlabel() != english.get_xlabel()
+
+
+def test_workforce_labels_in_dutch(results):
+    from kbz_eval.plotting.surveys import plot_workforce
+
+    ax = plot_workforce(results["workforce"], language="nl")
+    assert ax.get_title() == "Professionals: werkdruk en werkplezier per meting"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "werkdruk: KBZ" in labels and "werkplezier: controle" in labels
+    with pytest.raises(ValueError, match="language"):
+        plot_workforce(results["workforce"], language="de")
+
+
 def test_cvg_trajectory_lines(results):
     res = results["cvg"]
     data = res.plot_data()

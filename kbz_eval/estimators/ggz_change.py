@@ -794,10 +794,19 @@ def _method(inf: _Inference, cells: _Cells, *, outcome: str, population: str,
     d = cells.design
     level = f"{100 * (1 - inf.alpha):g}%"
     n_kbz = int(cells.practice_sums.is_kbz.sum())
-    placebo = ("no placebo year (the panel has none before the base year)"
-               if d.placebo is None else
-               f"the same comparison among new patients of {d.placebo[1]} (cost > 0 in "
-               f"{d.placebo[1]}, insured with cost 0 in {d.placebo[0]}), before KBZ")
+    if d.placebo is None:
+        placebo = ("Because KBZ and control new patients may have differed before KBZ, the "
+                   "primary new-patient row would divide the KBZ/control cost ratio by the "
+                   "ratio in a placebo year (difference in differences of the log cost "
+                   "ratio), but the panel has no year before the base year. ")
+    else:
+        placebo = (
+            "Because KBZ and control new patients may have differed before KBZ, the primary "
+            "new-patient row divides the KBZ/control cost ratio by the ratio in the same "
+            f"comparison among new patients of {d.placebo[1]} (cost > 0 in {d.placebo[1]}, "
+            f"insured with cost 0 in {d.placebo[0]}), before KBZ (difference in differences "
+            "of the log cost ratio; new_patient_ratio_placebo shows the pre-existing "
+            "ratio). ")
     text = (
         f"{outcome} per insured year ({cc.describe_population(population)}; group of a "
         f"person-year = its practice's group), {d.base} → {d.follow}: relative change per "
@@ -809,11 +818,8 @@ def _method(inf: _Inference, cells: _Cells, *, outcome: str, population: str,
         f"patients: {outcome} > 0 in "
         f"{d.follow}, insured with {outcome} = 0 in {d.base}; mean {d.follow} cost per "
         "person, KBZ − control (new_patient_difference: unadjusted, as published). "
-        "Because KBZ and control new patients may have differed before KBZ, the primary "
-        "new-patient row divides the KBZ/control cost ratio by the ratio in "
-        f"{placebo} (difference in differences of the log cost ratio; "
-        "new_patient_ratio_placebo shows the pre-existing ratio). Age/sex-adjusted "
-        "new-patient rows: Gamma GLM, log link, KBZ + age group (<35, 35–49, 50–64, 65+) "
+        f"{placebo}Age/sex-adjusted new-patient rows: Gamma GLM, log link, KBZ + age "
+        "group (<35, 35–49, 50–64, 65+) "
         "+ sex (with the placebo year: + follow period + KBZ × follow period), "
         "standardised EUR difference by the delta method; ")
     person = f"{level} {inf.boot.describe(_INTERVAL_WORDS[interval])} — {PERSONS_ONLY}"

@@ -114,11 +114,13 @@ class WorkforceResult(Result):
         out["x"] = out["wave"].astype(float) + out["group"].map(shift).astype(float)
         return out
 
-    def plot(self, ax: Any = None, *, measure: str | None = None) -> Any:
-        """Draw the means per wave (one measure, or every measure) and return the Axes."""
+    def plot(self, ax: Any = None, *, measure: str | None = None,
+             language: str = "en") -> Any:
+        """Draw the means per wave (one measure, or every measure) and return the Axes;
+        ``language`` (``"en"`` or ``"nl"``) is the language of the labels."""
         from kbz_eval.plotting.surveys import plot_workforce
 
-        return plot_workforce(self, ax=ax, measure=measure)
+        return plot_workforce(self, ax=ax, measure=measure, language=language)
 
     def headline(self) -> str:
         """The effect per measure at the last wave, with its interval and p-value.

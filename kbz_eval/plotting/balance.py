@@ -7,12 +7,28 @@ from typing import Any
 import numpy as np
 
 from kbz_eval.plotting import get_ax
+from kbz_eval.plotting.words import check_language, say, term
 
-_STYLE = {"unweighted": {"color": "#7f8c8d", "marker": "o", "label": "unweighted"},
-          "weighted": {"color": "#c0392b", "marker": "D", "label": "weighted"}}
+_STYLE = {"unweighted": {"color": "#7f8c8d", "marker": "o"},
+          "weighted": {"color": "#c0392b", "marker": "D"}}
+
+#: Dutch figure texts (English template -> Dutch template).
+NL = {
+    "unweighted": "ongewogen",
+    "weighted": "gewogen",
+    "standardised mean difference (treated − comparison)":
+        "gestandaardiseerd verschil in gemiddelden (behandeld − vergelijking)",
+    "balance: {comparison}": "balans: {comparison}",
+    "comparison group": "vergelijkingsgroep",
+}
 
 
-def plot_love(result: Any, ax: Any = None) -> Any:
+def _stage_label(stage: str, language: str) -> str:
+    return {"unweighted": say("unweighted", language),
+            "weighted": say("weighted", language)}[stage]
+
+
+def plot_love(result: Any, ax: Any = None, *, language: str = "en") -> Any:
     """Draw standardised mean differences per covariate before and after weighting.
 
     Parameters
@@ -21,6 +37,8 @@ def plot_love(result: Any, ax: Any = None) -> Any:
         A :class:`~kbz_eval.estimators.balance.BalanceResult`.
     ax
         Axes to draw on; a new figure when ``None``.
+    language
+        ``"en"`` or ``"nl"``: the language of the labels.
 
     Returns
     -------
@@ -29,6 +47,7 @@ def plot_love(result: Any, ax: Any = None) -> Any:
         ``(smd, position of covariate)`` from ``result.plot_data()``; covariates as
         y tick labels; a solid line at 0 and dashed lines at ±0.1.
     """
+    check_language(language)
     ax = get_ax(ax)
     data = result.plot_data()
     covs = list(dict.fromkeys(data["covariate"]))
@@ -36,13 +55,17 @@ def plot_love(result: Any, ax: Any = None) -> Any:
     for stage, style in _STYLE.items():
         sub = data[data["stage"] == stage]
         ax.scatter(sub["smd"].to_numpy(float),
-                   np.array([pos[c] for c in sub["covariate"]], float), zorder=3, **style)
+                   np.array([pos[c] for c in sub["covariate"]], float), zorder=3,
+                   label=_stage_label(stage, language), **style)
     ax.axvline(0, color="grey", linewidth=1)
     for v in (-0.1, 0.1):
         ax.axvline(v, color="grey", linestyle="--", linewidth=1)
     ax.set_yticks(range(len(covs)))
-    ax.set_yticklabels(covs)
-    ax.set_xlabel("standardised mean difference (treated − comparison)")
-    ax.set_title(f"balance: {result.settings.get('comparison_label', 'comparison')}")
+    ax.set_yticklabels([term(c, language) for c in covs])
+    ax.set_xlabel(say("standardised mean difference (treated − comparison)", language))
+    comparison = result.settings.get("comparison_label", "comparison")
+    name = (say("comparison group", language) if comparison == "comparison"
+            else term(comparison, language))
+    ax.set_title(say("balance: {comparison}", language, comparison=name))
     ax.legend(loc="best", frameon=False)
     return ax

@@ -1,7 +1,7 @@
 """Drawing for the claims analyses: DBC index, savings, GGZ change, O/E ratios.
 
-Every function takes a result and ``ax=None`` and returns the Axes; each draws exactly
-``result.plot_data()``.
+Every function takes a result, ``ax=None`` and ``language="en"`` (or ``"nl"``: the
+language of the labels) and returns the Axes; each draws exactly ``result.plot_data()``.
 """
 
 from __future__ import annotations
@@ -12,9 +12,31 @@ import numpy as np
 
 from kbz_eval.plotting import GROUP_STYLE as _GROUP_STYLE
 from kbz_eval.plotting import get_ax
+from kbz_eval.plotting.words import check_language, group_style, number, say, term
+
+#: Dutch figure texts (English template -> Dutch template).
+NL = {
+    "DBCs per insured year, index ({year} = 100)":
+        "DBC's per verzekerdejaar, index ({year} = 100)",
+    "Outpatient DBCs, KBZ vs control ({population})":
+        "Poliklinische DBC's, KBZ tegenover controle ({population})",
+    "KBZ had costs followed the control trend": "KBZ als de kosten de controletrend volgden",
+    "EUR {amount}": "EUR {amount}",
+    "{outcome} per insured year (EUR)": "{outcome} per verzekerdejaar (EUR)",
+    "Cost per person, KBZ vs control trend ({population})":
+        "Kosten per persoon, KBZ tegenover controletrend ({population})",
+    "KBZ total": "KBZ totaal",
+    "control total": "controle totaal",
+    "change in GGZ cost per insured year, {base_year}→{follow_year} (%)":
+        "verandering GGZ-kosten per verzekerdejaar, {base_year}→{follow_year} (%)",
+    "Specialist GGZ cost per insured: change per group and practice":
+        "Kosten specialistische GGZ per verzekerde: verandering per groep en praktijk",
+    "observed / expected (age band × sex)": "werkelijk / verwacht (leeftijd × geslacht)",
+    "Risk-adjusted {outcome}": "Gecorrigeerd voor risico: {outcome}",
+}
 
 
-def plot_dbc_index(result: Any, ax: Any = None) -> Any:
+def plot_dbc_index(result: Any, ax: Any = None, *, language: str = "en") -> Any:
     """Index of outpatient DBCs (base year = 100), KBZ vs control, with interval bands.
 
     Parameters
@@ -23,6 +45,8 @@ def plot_dbc_index(result: Any, ax: Any = None) -> Any:
         A :class:`~kbz_eval.estimators.dbc_index.DbcIndexResult`.
     ax
         Axes to draw on; a new figure when ``None``.
+    language
+        ``"en"`` or ``"nl"``: the language of the labels.
 
     Returns
     -------
@@ -30,11 +54,12 @@ def plot_dbc_index(result: Any, ax: Any = None) -> Any:
         Two lines (KBZ, control; the ``index`` column of ``result.plot_data()``), a band
         per line (``ci_lower``–``ci_upper``) and a dotted reference line at 100.
     """
+    check_language(language)
     ax = get_ax(ax)
     data = result.plot_data()
     for group in ("kbz", "control"):
         sub = data[data["group"] == group].sort_values("year")
-        style = _GROUP_STYLE[group]
+        style = group_style(_GROUP_STYLE, group, language)
         x = sub["year"].to_numpy(dtype=float)
         ax.plot(x, sub["index"].to_numpy(), **style)
         ax.fill_between(x, sub["ci_lower"].to_numpy(), sub["ci_upper"].to_numpy(),
@@ -42,16 +67,27 @@ def plot_dbc_index(result: Any, ax: Any = None) -> Any:
     ax.axhline(100, color="grey", linestyle=":", linewidth=1)
     s = result.settings
     ax.set_xticks(sorted(data["year"].unique()))
-    ax.set_xlabel("year")
-    ax.set_ylabel(f"DBCs per insured year, index ({s['base_year']} = 100)")
-    ax.set_title(f"Outpatient DBCs, KBZ vs control ({s['population']})")
+    ax.set_xlabel(say("year", language))
+    ax.set_ylabel(say("DBCs per insured year, index ({year} = 100)", language,
+                      year=s["base_year"]))
+    ax.set_title(say("Outpatient DBCs, KBZ vs control ({population})", language,
+                     population=term(s["population"], language)))
     ax.legend(frameon=False)
     return ax
 
 
-def plot_savings(result: Any, ax: Any = None) -> Any:
+def plot_savings(result: Any, ax: Any = None, *, language: str = "en") -> Any:
     """Cost per insured year of the KBZ practices and their cost had they followed the
     control trend (the seeds' figure 5), with interval bands.
+
+    Parameters
+    ----------
+    result
+        A :class:`~kbz_eval.estimators.savings.SavingsResult`.
+    ax
+        Axes to draw on; a new figure when ``None``.
+    language
+        ``"en"`` or ``"nl"``: the language of the labels.
 
     Returns
     -------
@@ -59,12 +95,14 @@ def plot_savings(result: Any, ax: Any = None) -> Any:
         Two lines (``kbz`` actual, ``kbz_control_trend``) with bands, from
         ``result.plot_data()``, and the saving marked in the saving year.
     """
+    check_language(language)
     ax = get_ax(ax)
     data = result.plot_data()
     styles = {
-        "kbz": {"color": "#c0392b", "marker": "o", "label": "KBZ practices"},
+        "kbz": {"color": "#c0392b", "marker": "o", "label": say("KBZ practices", language)},
         "kbz_control_trend": {"color": "#2c3e50", "marker": "s", "linestyle": "--",
-                              "label": "KBZ had costs followed the control trend"},
+                              "label": say("KBZ had costs followed the control trend",
+                                           language)},
     }
     for series, style in styles.items():
         sub = data[data["series"] == series].sort_values("year")
@@ -78,25 +116,40 @@ def plot_savings(result: Any, ax: Any = None) -> Any:
     lo, hi = float(sel["kbz"]), float(sel["kbz_control_trend"])
     ax.annotate("", xy=(year, lo), xytext=(year, hi),
                 arrowprops={"arrowstyle": "<->", "color": "grey"})
-    ax.text(year, (lo + hi) / 2, f"  EUR {hi - lo:,.0f}", va="center", color="grey")
+    ax.annotate(say("EUR {amount}", language, amount=number(hi - lo, language, 0)),
+                (year, (lo + hi) / 2), xytext=(6, 0), textcoords="offset points",
+                va="center", color="grey")
     ax.set_xticks(sorted(data["year"].unique()))
-    ax.set_xlabel("year")
-    ax.set_ylabel(f"{s['outcome']} per insured year (EUR)")
-    ax.set_title(f"Cost per person, KBZ vs control trend ({s['population']})")
+    ax.set_xlabel(say("year", language))
+    ax.set_ylabel(say("{outcome} per insured year (EUR)", language,
+                      outcome=term(s["outcome"], language)))
+    ax.set_title(say("Cost per person, KBZ vs control trend ({population})", language,
+                     population=term(s["population"], language)))
     ax.legend(frameon=False)
     return ax
 
 
-def plot_ggz_change(result: Any, ax: Any = None) -> Any:
+def plot_ggz_change(result: Any, ax: Any = None, *, language: str = "en") -> Any:
     """Relative change of GGZ cost per insured year per group and practice, with
     intervals (horizontal bars; groups on top).
+
+    Parameters
+    ----------
+    result
+        A :class:`~kbz_eval.estimators.ggz_change.GgzChangeResult`.
+    ax
+        Axes to draw on; a new figure when ``None``.
+    language
+        ``"en"`` or ``"nl"``: the language of the labels.
 
     Returns
     -------
     matplotlib.axes.Axes
         One bar per row of ``result.plot_data()`` (width = ``change`` in percent) with an
-        error bar from ``ci_lower`` to ``ci_upper``.
+        error bar from ``ci_lower`` to ``ci_upper``; groups labelled "KBZ total" and
+        "control total", practices by their id.
     """
+    check_language(language)
     ax = get_ax(ax)
     data = result.plot_data()
     y = np.arange(len(data))[::-1].astype(float)
@@ -111,16 +164,29 @@ def plot_ggz_change(result: Any, ax: Any = None) -> Any:
     ax.errorbar(change, y, xerr=err, fmt="none", ecolor="black", elinewidth=1, capsize=2)
     ax.axvline(0, color="grey", linewidth=1)
     ax.set_yticks(y)
-    ax.set_yticklabels(list(data["label"]))
+    totals = {"kbz": say("KBZ total", language), "control": say("control total", language)}
+    ax.set_yticklabels([totals.get(g, str(lab)) if lv == "group" else str(lab)
+                        for lab, lv, g in zip(data["label"], data["level"], data["group"],
+                                              strict=True)])
     s = result.settings
-    ax.set_xlabel(f"change in GGZ cost per insured year, {s['base_year']}→{s['follow_year']} "
-                  "(%)")
-    ax.set_title("Specialist GGZ cost per insured: change per group and practice")
+    ax.set_xlabel(say("change in GGZ cost per insured year, {base_year}→{follow_year} (%)",
+                      language, base_year=s["base_year"], follow_year=s["follow_year"]))
+    ax.set_title(say("Specialist GGZ cost per insured: change per group and practice",
+                     language))
     return ax
 
 
-def plot_risk_adjustment(result: Any, ax: Any = None) -> Any:
+def plot_risk_adjustment(result: Any, ax: Any = None, *, language: str = "en") -> Any:
     """Observed/expected ratio per unit and year with intervals, reference line at 1.
+
+    Parameters
+    ----------
+    result
+        A :class:`~kbz_eval.estimators.risk_adjustment.RiskAdjustmentResult`.
+    ax
+        Axes to draw on; a new figure when ``None``.
+    language
+        ``"en"`` or ``"nl"``: the language of the labels.
 
     Returns
     -------
@@ -128,6 +194,7 @@ def plot_risk_adjustment(result: Any, ax: Any = None) -> Any:
         One line with error bars per unit (``oe_ratio``, ``ci_lower``–``ci_upper`` of
         ``result.plot_data()``).
     """
+    check_language(language)
     ax = get_ax(ax)
     data = result.plot_data()
     units = list(data["unit"].drop_duplicates())
@@ -140,15 +207,15 @@ def plot_risk_adjustment(result: Any, ax: Any = None) -> Any:
             # practices: coloured by their group, side by side within a year, each line
             # named at its end (a legend of a dozen colours cannot be read)
             group = str(sub["group"].iloc[0])
-            base = _GROUP_STYLE.get(group, {"color": "grey", "marker": "o"})
+            base = (group_style(_GROUP_STYLE, group, language) if group in _GROUP_STYLE
+                    else {"color": "grey", "marker": "o", "label": term(group, language)})
             style = {"color": base["color"], "marker": base["marker"], "linewidth": 0.8,
                      "markersize": 4, "alpha": 0.85,
-                     "label": base.get("label", group) if group not in legend_done
-                     else "_nolegend_"}
+                     "label": base["label"] if group not in legend_done else "_nolegend_"}
             legend_done.add(group)
             x = x + 0.5 * (i - (len(units) - 1) / 2) / max(len(units), 1)
         else:
-            style = dict(_GROUP_STYLE[unit])
+            style = group_style(_GROUP_STYLE, unit, language)
         v = sub["oe_ratio"].to_numpy(dtype=float)
         err = np.vstack([v - sub["ci_lower"].to_numpy(dtype=float),
                          sub["ci_upper"].to_numpy(dtype=float) - v])
@@ -158,8 +225,9 @@ def plot_risk_adjustment(result: Any, ax: Any = None) -> Any:
                         fontsize=7, va="center", color=style["color"])
     ax.axhline(1, color="grey", linestyle=":", linewidth=1)
     ax.set_xticks(sorted(data["year"].unique()))
-    ax.set_xlabel("year")
-    ax.set_ylabel("observed / expected (age band × sex)")
-    ax.set_title(f"Risk-adjusted {result.settings['outcome']}")
+    ax.set_xlabel(say("year", language))
+    ax.set_ylabel(say("observed / expected (age band × sex)", language))
+    ax.set_title(say("Risk-adjusted {outcome}", language,
+                     outcome=term(result.settings["outcome"], language)))
     ax.legend(frameon=False)
     return ax

@@ -8,14 +8,24 @@ import numpy as np
 import pandas as pd
 
 from kbz_eval.plotting import get_ax
+from kbz_eval.plotting.words import check_language, group_style, say, term
 
 _STYLE = {
     "treated": {"color": "#c0392b", "marker": "o", "label": "treated"},
     "control": {"color": "#2c3e50", "marker": "s", "label": "control"},
 }
 
+#: Dutch figure texts (English template -> Dutch template); "treated" and "control" are
+#: shared (:data:`kbz_eval.plotting.words.NL`).
+NL = {
+    "treatment starts ({start})": "start behandeling ({start})",
+    "mean {outcome}": "gemiddelde {outcome}",
+    "Difference-in-differences: group means over time":
+        "Verschil in verschillen: groepsgemiddelden in de tijd",
+}
 
-def plot_did(result: Any, ax: Any = None) -> Any:
+
+def plot_did(result: Any, ax: Any = None, *, language: str = "en") -> Any:
     """Draw the treated and control group means per period and mark the treatment start.
 
     Parameters
@@ -24,6 +34,8 @@ def plot_did(result: Any, ax: Any = None) -> Any:
         A :class:`~kbz_eval.estimators.did.DiDResult`.
     ax
         Axes to draw on; a new figure when ``None``.
+    language
+        ``"en"`` or ``"nl"``: the language of the labels.
 
     Returns
     -------
@@ -33,6 +45,7 @@ def plot_did(result: Any, ax: Any = None) -> Any:
         Numeric and date periods are drawn at their values; other periods (text,
         categories) at positions 0, 1, ... labelled with the period.
     """
+    check_language(language)
     ax = get_ax(ax)
     data = result.plot_data()
     start = result.settings["treatment_start"]
@@ -49,16 +62,18 @@ def plot_did(result: Any, ax: Any = None) -> Any:
 
     for group in ("treated", "control"):
         sub = data[data["group"] == group]
-        ax.plot(position(sub["time"]), sub["mean_outcome"].to_numpy(), **_STYLE[group])
+        ax.plot(position(sub["time"]), sub["mean_outcome"].to_numpy(),
+                **group_style(_STYLE, group, language))
     x_start = start if on_axis else float(order[start])
     ax.axvline(x_start, color="grey", linestyle="--", linewidth=1,
-               label=f"treatment starts ({start})")
+               label=say("treatment starts ({start})", language, start=start))
     if not on_axis:
         ax.set_xticks(np.arange(len(periods)))
         ax.set_xticklabels([str(p) for p in periods])
     settings = result.settings
-    ax.set_xlabel(str(settings.get("time", "period")))
-    ax.set_ylabel(f"mean {settings.get('outcome', 'outcome')}")
-    ax.set_title("Difference-in-differences: group means over time")
+    ax.set_xlabel(term(settings.get("time", "period"), language))
+    ax.set_ylabel(say("mean {outcome}", language,
+                      outcome=term(settings.get("outcome", "outcome"), language)))
+    ax.set_title(say("Difference-in-differences: group means over time", language))
     ax.legend(frameon=False)
     return ax

@@ -3,8 +3,10 @@
 The page shows one practice among the others: the practice is highlighted and named,
 the other practices are drawn without names (unless the data give them a label). Every
 function draws exactly the frame it is given — the page's figure data, already
-small-cell suppressed and anonymised by the report — takes ``ax=None`` and returns the
-Axes. Labels are English; the report translates them.
+small-cell suppressed and anonymised by the report — takes ``ax=None`` and
+``language="en"`` and returns the Axes. Labels are written in the language
+(:mod:`kbz_eval.plotting.words`); :data:`NL` also holds the Dutch of the labels the
+page adds itself (:mod:`kbz_eval.report.practice_pages`).
 
 The funnel, ranking and indicator figures come in two layers, so that a report with
 many pages draws the layer shared by every page once: ``draw_*_base`` draws what is the
@@ -20,38 +22,68 @@ import numpy as np
 import pandas as pd
 
 from kbz_eval.plotting import GROUP_STYLE, get_ax
-from kbz_eval.plotting.funnel import CURVES
+from kbz_eval.plotting.funnel import CURVES, curve_style
+from kbz_eval.plotting.words import check_language, group_style, say
 
-#: The practice of the page.
-OWN_STYLE = {"color": "#e67e22", "edgecolor": "black", "label": "this practice"}
+#: The practice of the page (its label: "this practice" in the page's language).
+OWN_STYLE = {"color": "#e67e22", "edgecolor": "black"}
 #: Practices of neither group (KBZ and control practices: GROUP_STYLE; the practice of
 #: the page is drawn like its group, then on top).
-_GROUP_DEFAULT = {"color": "#7f8c8d", "marker": "^", "label": "practices"}
+_GROUP_DEFAULT = {"color": "#7f8c8d", "marker": "^"}
 #: Funnel curves of the page (series name -> style): those of the report's funnel.
 CURVE_STYLE = CURVES
-#: The peers' lines of a trend chart.
+#: The peers' lines of a trend chart (their labels:
+#: :func:`kbz_eval.plotting.spc.peer_label`).
 PEER_STYLE = {
-    "kbz_peers": {"color": "#c0392b", "marker": "o", "label": "KBZ peers (other practices)"},
-    "control_peers": {"color": "#2c3e50", "marker": "s",
-                      "label": "control peers (other practices)"},
+    "kbz_peers": {"color": "#c0392b", "marker": "o"},
+    "control_peers": {"color": "#2c3e50", "marker": "s"},
+}
+
+#: Dutch of the page figures' texts (English template -> Dutch template), including
+#: the labels :mod:`kbz_eval.report.practice_pages` adds to them.
+NL: dict[str, str] = {
+    "this practice": "deze praktijk",
+    "practices": "praktijken",
+    "expected (age band × sex)": "verwacht (leeftijd × geslacht)",
+    "observed / expected": "werkelijk / verwacht",
+    "{group}: own O/E, interval": "{group}: eigen W/V, interval",
+    "mean of all practices": "gemiddelde van alle praktijken",
+    "shrunken O/E": "gekrompen W/V",
+    "observed / expected (95% intervals)": "werkelijk / verwacht (95%-intervallen)",
+    "practices, by shrunken O/E": "praktijken, op gekrompen W/V",
+    "practices: range": "praktijken: bereik",
+    "practices: middle half": "praktijken: middelste helft",
+    "practices: median": "praktijken: mediaan",
+    "score (% of maximum)": "score (% van het maximum)",
+    "per insured year": "per verzekerdejaar",
+    # added by the practice pages
+    "Outpatient DBCs {year}: observed / expected":
+        "Poliklinische DBC's {year}: werkelijk / verwacht",
+    "Outpatient hospital care (DBC) cost": "Kosten poliklinische ziekenhuiszorg (DBC)",
+    "Specialist mental health care (GGZ) cost": "Kosten specialistische GGZ",
+    "Total cost": "Totale kosten",
+    "EUR per insured year": "EUR per verzekerdejaar",
 }
 
 
-def _group(group: str) -> dict[str, Any]:
-    return dict(GROUP_STYLE.get(group, _GROUP_DEFAULT))
+def _group(group: str, language: str = "en") -> dict[str, Any]:
+    """Colour, marker and legend label of a group's practices."""
+    if group in GROUP_STYLE:
+        return group_style(GROUP_STYLE, group, language)
+    return {**_GROUP_DEFAULT, "label": say("practices", language)}
 
 
 def _floats(frame: pd.DataFrame, column: str) -> np.ndarray:
     return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
 
 
-def _own_handle(marker: str = "*") -> Any:
+def _own_handle(language: str = "en", marker: str = "*") -> Any:
     """A legend entry for the practice of the page (drawn by a ``draw_*_own``)."""
     from matplotlib.lines import Line2D
 
     return Line2D([], [], linestyle="none", marker=marker, markersize=11,
                   color=OWN_STYLE["color"], markeredgecolor=OWN_STYLE["edgecolor"],
-                  label=OWN_STYLE["label"])
+                  label=say("this practice", language))
 
 
 def _own(data: pd.DataFrame) -> np.ndarray:
@@ -60,7 +92,7 @@ def _own(data: pd.DataFrame) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- funnel
-def draw_funnel_base(data: pd.DataFrame, ax: Any = None) -> Any:
+def draw_funnel_base(data: pd.DataFrame, ax: Any = None, *, language: str = "en") -> Any:
     """The funnel layer shared by every page: the limits, every practice as a point of
     its group, the labels of the practices other than the page's, axis labels and the
     legend (with an entry for the practice of the page).
@@ -81,30 +113,35 @@ def draw_funnel_base(data: pd.DataFrame, ax: Any = None) -> Any:
         One line per curve and one marker-only line per group (``gid`` = the series
         name), one annotation per label of a practice other than the page's.
     """
+    check_language(language)
     ax = get_ax(ax)
-    for series, style in CURVE_STYLE.items():
+    for series in CURVE_STYLE:
         sub = data[data["series"] == series]
         if len(sub):
-            ax.plot(_floats(sub, "x"), _floats(sub, "y"), gid=series, zorder=1, **style)
+            ax.plot(_floats(sub, "x"), _floats(sub, "y"), gid=series, zorder=1,
+                    **curve_style(series, language))
     points = data[~data["series"].isin(list(CURVE_STYLE))]
     for group in dict.fromkeys(points["series"]):
         sub = points[points["series"] == group]
         ax.plot(_floats(sub, "x"), _floats(sub, "y"), linestyle="none", markersize=6,
-                alpha=0.6, gid=str(group), zorder=2, **_group(str(group)))
+                alpha=0.6, gid=str(group), zorder=2, **_group(str(group), language))
     own = _own(points)
     for row in points[~own & (points["label"].astype(str) != "")].itertuples(index=False):
         ax.annotate(str(row.label), (float(row.x), float(row.y)), xytext=(6, 6),
                     textcoords="offset points", fontsize=8, gid="label")
-    ax.set_xlabel("expected (age band × sex)")
-    ax.set_ylabel("observed / expected")
+    ax.set_xlabel(say("expected (age band × sex)", language))
+    ax.set_ylabel(say("observed / expected", language))
     handles, _ = ax.get_legend_handles_labels()
-    ax.legend(handles=[*handles, _own_handle()], frameon=False, fontsize=8, loc="best")
+    ax.legend(handles=[*handles, _own_handle(language)], frameon=False, fontsize=8,
+              loc="best")
     return ax
 
 
-def draw_funnel_own(data: pd.DataFrame, ax: Any) -> list[Any]:
+def draw_funnel_own(data: pd.DataFrame, ax: Any, *, language: str = "en") -> list[Any]:
     """The practice of the page (rows with ``own``) as a large star with its label, on
-    top of :func:`draw_funnel_base`; returns the artists drawn (``gid="own"``)."""
+    top of :func:`draw_funnel_base`; returns the artists drawn (``gid="own"``). The
+    label is the practice's name, the same in either ``language``."""
+    check_language(language)
     sub = data[_own(data)]
     x, y = _floats(sub, "x"), _floats(sub, "y")
     artists = [ax.plot(x, y, linestyle="none", marker="*", markersize=17,
@@ -118,11 +155,13 @@ def draw_funnel_own(data: pd.DataFrame, ax: Any) -> list[Any]:
     return artists
 
 
-def plot_practice_funnel(data: pd.DataFrame, ax: Any = None) -> Any:
+def plot_practice_funnel(data: pd.DataFrame, ax: Any = None, *,
+                         language: str = "en") -> Any:
     """One practice in the funnel plot of all practices: :func:`draw_funnel_base` and
-    :func:`draw_funnel_own`. Returns the Axes."""
-    ax = draw_funnel_base(data, ax)
-    draw_funnel_own(data, ax)
+    :func:`draw_funnel_own`, labelled in ``language`` (``"en"`` or ``"nl"``). Returns
+    the Axes."""
+    ax = draw_funnel_base(data, ax, language=language)
+    draw_funnel_own(data, ax, language=language)
     return ax
 
 
@@ -143,7 +182,7 @@ def _bars(ax: Any, sub: pd.DataFrame, *, color: str, marker: str, size: float,
 
 
 def draw_ranking_base(data: pd.DataFrame, ax: Any = None, *,
-                      pooled: float | None = None) -> Any:
+                      pooled: float | None = None, language: str = "en") -> Any:
     """The caterpillar layer shared by every page: every practice shown, by group —
     own O/E (hollow marker) with its interval and the shrunken O/E (diamond) — at its
     ``position``, the tick labels of the practices other than the page's, a dotted
@@ -159,6 +198,8 @@ def draw_ranking_base(data: pd.DataFrame, ax: Any = None, *,
         Axes to draw on; a new figure when ``None``.
     pooled
         The mean O/E of all practices, when known.
+    language
+        ``"en"`` or ``"nl"``: the language of the labels.
 
     Returns
     -------
@@ -166,13 +207,15 @@ def draw_ranking_base(data: pd.DataFrame, ax: Any = None, *,
         Per group a ``hlines`` collection of intervals (``gid="interval_<group>"``),
         the own O/E and the shrunken O/E as marker-only lines.
     """
+    check_language(language)
     ax = get_ax(ax)
     for group in dict.fromkeys(data["group"]):
-        style = _group(str(group))
+        style = _group(str(group), language)
         _bars(ax, data[data["group"] == group], color=style["color"],
               marker=style["marker"], size=5, width=1.0, filled=False, gid=str(group))
         ax.plot([], [], linestyle="-", marker=style["marker"], color=style["color"],
-                markerfacecolor="white", label=f"{style['label']}: own O/E, interval")
+                markerfacecolor="white",
+                label=say("{group}: own O/E, interval", language, group=style["label"]))
     own = _own(data)
     ax.set_yticks(_floats(data, "position"))
     ax.set_yticklabels(["" if mine else str(label)
@@ -181,20 +224,23 @@ def draw_ranking_base(data: pd.DataFrame, ax: Any = None, *,
     ax.axvline(1.0, color="grey", linestyle=":", linewidth=1)
     if pooled is not None and np.isfinite(pooled):
         ax.axvline(pooled, color="grey", linestyle="--", linewidth=1,
-                   label="mean of all practices")
+                   label=say("mean of all practices", language))
     ax.plot([], [], linestyle="none", marker="D", markersize=4, color="grey",
-            label="shrunken O/E")
+            label=say("shrunken O/E", language))
     handles, _ = ax.get_legend_handles_labels()
-    ax.legend(handles=[*handles, _own_handle()], frameon=False, fontsize=7, loc="best")
-    ax.set_xlabel("observed / expected (95% intervals)")
-    ax.set_ylabel("practices, by shrunken O/E")
+    ax.legend(handles=[*handles, _own_handle(language)], frameon=False, fontsize=7,
+              loc="best")
+    ax.set_xlabel(say("observed / expected (95% intervals)", language))
+    ax.set_ylabel(say("practices, by shrunken O/E", language))
     return ax
 
 
-def draw_ranking_own(data: pd.DataFrame, ax: Any) -> list[Any]:
+def draw_ranking_own(data: pd.DataFrame, ax: Any, *, language: str = "en") -> list[Any]:
     """The practice of the page (rows with ``own``) on top of
     :func:`draw_ranking_base`: a thick interval, a star, its shrunken O/E and its name
-    beside the axis; returns the artists drawn."""
+    beside the axis; returns the artists drawn. The name is the same in either
+    ``language``."""
+    check_language(language)
     from matplotlib.transforms import blended_transform_factory
 
     sub = data[_own(data)]
@@ -210,16 +256,18 @@ def draw_ranking_own(data: pd.DataFrame, ax: Any) -> list[Any]:
 
 
 def plot_practice_ranking(data: pd.DataFrame, ax: Any = None, *,
-                          pooled: float | None = None) -> Any:
+                          pooled: float | None = None, language: str = "en") -> Any:
     """One practice in the caterpillar plot of all practices: :func:`draw_ranking_base`
-    and :func:`draw_ranking_own`. Returns the Axes."""
-    ax = draw_ranking_base(data, ax, pooled=pooled)
-    draw_ranking_own(data, ax)
+    and :func:`draw_ranking_own`, labelled in ``language`` (``"en"`` or ``"nl"``).
+    Returns the Axes."""
+    ax = draw_ranking_base(data, ax, pooled=pooled, language=language)
+    draw_ranking_own(data, ax, language=language)
     return ax
 
 
 # --------------------------------------------------------------------------- indicator
-def draw_indicator_base(data: pd.DataFrame, ax: Any = None) -> Any:
+def draw_indicator_base(data: pd.DataFrame, ax: Any = None, *,
+                        language: str = "en") -> Any:
     """The indicator layer shared by every page: the spread of all practices per year
     (range min–max thin, middle half q1–q3 thick, median tick) and the legend.
 
@@ -231,6 +279,8 @@ def draw_indicator_base(data: pd.DataFrame, ax: Any = None) -> Any:
         practices) and ``value`` (percent). Missing values are not drawn.
     ax
         Axes to draw on; a new figure when ``None``.
+    language
+        ``"en"`` or ``"nl"``: the language of the labels.
 
     Returns
     -------
@@ -238,6 +288,7 @@ def draw_indicator_base(data: pd.DataFrame, ax: Any = None) -> Any:
         Two ``vlines`` collections and a median scatter; the vertical axis spans the
         spread (0–100 when no spread is shown).
     """
+    check_language(language)
     ax = get_ax(ax)
     spread = data[data["element"] != "own"].pivot_table(
         index="year", columns="element", values="value", aggfunc="first", dropna=False)
@@ -248,12 +299,12 @@ def draw_indicator_base(data: pd.DataFrame, ax: Any = None) -> Any:
     if len(spread):
         ax.vlines(years, spread["min"].to_numpy(dtype=float),
                   spread["max"].to_numpy(dtype=float), color="#7f8c8d", linewidth=1,
-                  label="practices: range")
+                  label=say("practices: range", language))
         ax.vlines(years, spread["q1"].to_numpy(dtype=float),
                   spread["q3"].to_numpy(dtype=float), color="#7f8c8d", linewidth=6,
-                  alpha=0.45, label="practices: middle half")
+                  alpha=0.45, label=say("practices: middle half", language))
         ax.scatter(years, spread["median"].to_numpy(dtype=float), marker="_", s=220,
-                   color="#2c3e50", label="practices: median", zorder=3)
+                   color="#2c3e50", label=say("practices: median", language), zorder=3)
     low, high = np.nanmin(spread[["min"]].to_numpy(dtype=float), initial=np.inf), \
         np.nanmax(spread[["max"]].to_numpy(dtype=float), initial=-np.inf)
     if np.isfinite(low) and np.isfinite(high):
@@ -266,32 +317,38 @@ def draw_indicator_base(data: pd.DataFrame, ax: Any = None) -> Any:
     ax.set_xticks([float(y) for y in all_years])
     ax.set_xticklabels([str(y) for y in all_years])
     ax.set_xlim(min(all_years, default=0) - 0.5, max(all_years, default=0) + 0.5)
-    ax.set_xlabel("year")
-    ax.set_ylabel("score (% of maximum)")
+    ax.set_xlabel(say("year", language))
+    ax.set_ylabel(say("score (% of maximum)", language))
     handles, _ = ax.get_legend_handles_labels()
-    ax.legend(handles=[*handles, _own_handle()], frameon=False, fontsize=7, loc="best")
+    ax.legend(handles=[*handles, _own_handle(language)], frameon=False, fontsize=7,
+              loc="best")
     return ax
 
 
-def draw_indicator_own(data: pd.DataFrame, ax: Any) -> list[Any]:
+def draw_indicator_own(data: pd.DataFrame, ax: Any, *, language: str = "en") -> list[Any]:
     """The practice's own scores (``element="own"``) as a line with stars on top of
-    :func:`draw_indicator_base`; returns the artists drawn (``gid="own"``)."""
+    :func:`draw_indicator_base`; returns the artists drawn (``gid="own"``; no text, so
+    the same in either ``language``)."""
+    check_language(language)
     own = data[data["element"] == "own"].sort_values("year")
     return [ax.plot(_floats(own, "year"), _floats(own, "value"), color=OWN_STYLE["color"],
                     marker="*", markersize=12, markeredgecolor=OWN_STYLE["edgecolor"],
                     linewidth=1.5, gid="own", zorder=4)[0]]
 
 
-def plot_practice_indicator(data: pd.DataFrame, ax: Any = None) -> Any:
+def plot_practice_indicator(data: pd.DataFrame, ax: Any = None, *,
+                            language: str = "en") -> Any:
     """One practice's indicator scores against the spread of all practices:
-    :func:`draw_indicator_base` and :func:`draw_indicator_own`. Returns the Axes."""
-    ax = draw_indicator_base(data, ax)
-    draw_indicator_own(data, ax)
+    :func:`draw_indicator_base` and :func:`draw_indicator_own`, labelled in ``language``
+    (``"en"`` or ``"nl"``). Returns the Axes."""
+    ax = draw_indicator_base(data, ax, language=language)
+    draw_indicator_own(data, ax, language=language)
     return ax
 
 
 # --------------------------------------------------------------------------- trends
-def plot_practice_trend(data: pd.DataFrame, ax: Any = None) -> Any:
+def plot_practice_trend(data: pd.DataFrame, ax: Any = None, *,
+                        language: str = "en") -> Any:
     """One practice's XmR chart of one indicator, with the KBZ and control peers.
 
     Parameters
@@ -302,6 +359,8 @@ def plot_practice_trend(data: pd.DataFrame, ax: Any = None) -> Any:
         ``value``, ``segment``, ``centre``, ``lower``, ``upper``, ``variation``.
     ax
         Axes to draw on; a new figure when ``None``.
+    language
+        ``"en"`` or ``"nl"``: the language of the labels.
 
     Returns
     -------
@@ -310,22 +369,24 @@ def plot_practice_trend(data: pd.DataFrame, ax: Any = None) -> Any:
         centre and limits per segment, special-cause points), then one dotted line per
         peer group present; no legend (a page shares one legend between its charts).
     """
-    from kbz_eval.plotting.spc import draw_chart
+    from kbz_eval.plotting.spc import draw_chart, peer_label
 
+    check_language(language)
     ax = get_ax(ax)
     own = data[data["series"] == "practice"].sort_values("year", kind="stable")
     draw_chart(ax, own["year"].to_numpy(dtype=float), own.reset_index(drop=True),
-               label="this practice")
+               label=say("this practice", language), language=language)
     for series, style in PEER_STYLE.items():
         sub = data[data["series"] == series].sort_values("year", kind="stable")
         if len(sub):
             ax.plot(_floats(sub, "year"), _floats(sub, "value"), linestyle=":",
-                    linewidth=1.2, markersize=3, zorder=1, **style)
+                    linewidth=1.2, markersize=3, zorder=1,
+                    label=peer_label(series, language), **style)
     years = sorted({int(y) for y in pd.to_numeric(data["year"], errors="coerce").dropna()})
     ax.set_xticks([float(y) for y in years])
     ax.set_xticklabels([str(y) for y in years])
-    ax.set_xlabel("year")
-    ax.set_ylabel("per insured year")
+    ax.set_xlabel(say("year", language))
+    ax.set_ylabel(say("per insured year", language))
     return ax
 
 

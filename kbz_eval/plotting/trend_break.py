@@ -13,8 +13,20 @@ import numpy as np
 import pandas as pd
 
 from kbz_eval.plotting import get_ax
+from kbz_eval.plotting.words import check_language, number, say, term
 
 _COLOUR = {"treated": "#c0392b", "control": "#2c3e50"}
+
+#: Dutch figure texts (English template -> Dutch template).
+NL = {
+    "{group} (observed)": "{group} (waargenomen)",
+    "observed": "waargenomen",
+    "{group} (fitted)": "{group} (geschat)",
+    "fitted": "geschat",
+    "counterfactual": "contrafeitelijk",
+    "{level}% interval (counterfactual)": "{level}%-interval (contrafeitelijk)",
+    "Trend break at {time}": "Trendbreuk bij {time}",
+}
 
 
 def time_positions(times: Any) -> np.ndarray:
@@ -28,7 +40,7 @@ def time_positions(times: Any) -> np.ndarray:
     return pd.to_datetime(values).to_numpy()
 
 
-def plot_trend_break(result: Any, ax: Any = None) -> Any:
+def plot_trend_break(result: Any, ax: Any = None, *, language: str = "en") -> Any:
     """Interrupted time series: observed points, fitted segments before and after the
     break, and the counterfactual (dashed) with its interval band.
 
@@ -43,12 +55,15 @@ def plot_trend_break(result: Any, ax: Any = None) -> Any:
         A :class:`~kbz_eval.estimators.trend_break.TrendBreakResult`.
     ax
         A matplotlib Axes; ``None`` draws on a new figure.
+    language
+        ``"en"`` or ``"nl"``: the language of the labels.
 
     Returns
     -------
     matplotlib.axes.Axes
         The Axes drawn on.
     """
+    check_language(language)
     ax = get_ax(ax)
     data = result.plot_data()
     s = result.settings
@@ -56,27 +71,32 @@ def plot_trend_break(result: Any, ax: Any = None) -> Any:
     comparative = len(groups) > 1
     for group in groups:
         obs = data[(data["element"] == "observed") & (data["group"] == group)]
-        label = f"{group} (observed)" if comparative else "observed"
+        label = (say("{group} (observed)", language, group=term(group, language))
+                 if comparative else say("observed", language))
         ax.scatter(time_positions(obs["time"]), obs["value"].to_numpy(dtype=float), s=22,
                    color=_COLOUR[group], label=label, zorder=3)
     for group in groups:
         for k, segment in enumerate(("pre", "post")):
             fit = data[(data["element"] == "fitted") & (data["group"] == group)
                        & (data["segment"] == segment)]
-            label = (f"{group} (fitted)" if comparative else "fitted") if k == 0 else None
+            label = None
+            if k == 0:
+                label = (say("{group} (fitted)", language, group=term(group, language))
+                         if comparative else say("fitted", language))
             ax.plot(time_positions(fit["time"]), fit["value"].to_numpy(dtype=float),
                     color=_COLOUR[group], linewidth=1.6, label=label, zorder=2)
     cf = data[data["element"] == "counterfactual"]
     x = time_positions(cf["time"])
     ax.plot(x, cf["value"].to_numpy(dtype=float), color=_COLOUR["treated"],
-            linestyle="--", linewidth=1.4, label="counterfactual", zorder=2)
+            linestyle="--", linewidth=1.4, label=say("counterfactual", language), zorder=2)
     ax.fill_between(x, cf["lower"].to_numpy(dtype=float), cf["upper"].to_numpy(dtype=float),
                     color=_COLOUR["treated"], alpha=0.15, linewidth=0,
-                    label=f"{100 * (1 - s['alpha']):.0f}% interval (counterfactual)")
+                    label=say("{level}% interval (counterfactual)", language,
+                              level=number(100 * (1 - s["alpha"]), language, 0)))
     if len(x):
         ax.axvline(x[0], color="#7b7d7d", linestyle=":", linewidth=1)
-    ax.set_xlabel(s["time"])
-    ax.set_ylabel(s["outcome"])
-    ax.set_title(f"Trend break at {s['break_at']}")
+    ax.set_xlabel(term(s["time"], language))
+    ax.set_ylabel(term(s["outcome"], language))
+    ax.set_title(say("Trend break at {time}", language, time=s["break_at"]))
     ax.legend(frameon=False, fontsize="small")
     return ax

@@ -7,6 +7,7 @@ Example (``kbz.toml`` at the repository root runs the embedded synthetic sample)
     language = "en"               # "en" or "nl"
     suppression_threshold = 10    # smallest number of persons a published cell may rest on
     on_error = "raise"            # or "drop": drop bad rows and report them
+    workers = 2                   # processes: figures and open data beside the analyses
 
     [inputs]                      # table name -> file (relative to this file)
     practices = "data/sample/practices.csv"
@@ -48,6 +49,7 @@ they are validated and turned into the panel by the engine, never read into pand
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -67,7 +69,7 @@ _ENGINE_KEYS = {"backend", "memory_limit", "threads", "temp_directory", "spark_m
 BACKEND_NAMES = {"duckdb": "duckdb", "spark": "pyspark", "pyspark": "pyspark"}
 #: Tables the engine reads straight from their files (file, folder or glob).
 ENGINE_TABLES = ("claim_lines", "insured_periods")
-_REPORT_KEYS = {"title", "language", "suppression_threshold", "on_error"}
+_REPORT_KEYS = {"title", "language", "suppression_threshold", "on_error", "workers"}
 _ANALYSIS_KEYS = {
     "years", "base_year", "savings_year", "ggz_base_year", "ggz_follow_year",
     "extra_financing_eur", "bootstrap_replicates", "seed", "population", "area",
@@ -131,6 +133,11 @@ class ReportConfig:
         The TOML file it came from (inputs are resolved relative to its folder).
     title, language, suppression_threshold
         From ``[report]``; the threshold is never below 5.
+    workers
+        From ``[report]``: processes the report runs in. With 2 or more, figures are
+        saved and the open data computed in worker processes beside the analyses (the
+        files are the same); 1 keeps everything in one process. Default: 2 when the
+        machine has at least 2 cores, else 1.
     inputs
         Table name → resolved input path.
     mappings
@@ -147,6 +154,7 @@ class ReportConfig:
     suppression_threshold: int
     inputs: dict[str, Path]
     on_error: str = "raise"
+    workers: int = 1
     open_data_folder: Path | None = None
     groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
     mappings: dict[str, Path] = field(default_factory=dict)
@@ -293,6 +301,12 @@ def load_config(path: str | Path, *, backend: str | None = None) -> ReportConfig
             f"(published cells never rest on fewer persons), but {threshold!r} was passed."
         )
 
+    workers = report.get("workers", 2 if (os.cpu_count() or 1) >= 2 else 1)
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 64:
+        raise SpecificationError(
+            f"{path}: [report] workers must be an integer from 1 to 64 (processes the "
+            f"report runs in), but {workers!r} was passed.")
+
     on_error = report.get("on_error", "raise")
     if on_error not in ("raise", "drop"):
         raise SpecificationError(
@@ -355,6 +369,7 @@ def load_config(path: str | Path, *, backend: str | None = None) -> ReportConfig
         suppression_threshold=threshold,
         inputs=dict(sorted(inputs.items())),
         on_error=on_error,
+        workers=workers,
         open_data_folder=open_data_folder,
         groups={k: tuple(v) for k, v in sorted(groups.items())},
         mappings=mappings,

@@ -144,6 +144,10 @@ class _TickFormatter:
             def __call__(self, value: float, pos: int | None = None) -> str:
                 return tick(value, language=language, span=self.span)
 
+            def __reduce__(self) -> tuple[Any, tuple[str]]:
+                # a figure travels to the process that saves it (pickled)
+                return _TickFormatter, (language,)
+
         return TickFormatter()
 
 

@@ -215,6 +215,11 @@ COLUMNS: dict[str, Label] = {
     "positive": _c("Aantal positief", "Number positive", "count"),
     "avoided": _c("Aantal voorkomen verwijzingen", "Referrals avoided", "count"),
     "dbc_count": _c("Aantal DBC's", "Number of DBCs", "count"),
+    "poli_dbc_count": _c("Aantal poliklinische DBC's", "Number of outpatient DBCs", "count"),
+    "ggz_cost": _c("Kosten specialistische GGZ", "Specialist GGZ costs", "EUR"),
+    "outpatient DBC cost per insured year (EUR)": _c(
+        "Poliklinische kosten per verzekerdejaar (EUR)",
+        "Outpatient DBC cost per insured year (EUR)", "EUR"),
     "rating": _c("Cijfer", "Rating", "count"),
     "rank": _c("Rang", "Rank", "count"),
     "rank_lower": _c("Rang, ondergrens", "Rank, lower limit", "count"),

@@ -42,6 +42,11 @@ TERMS: dict[str, str] = {
     "all person-years analysed (both groups, all analysed years)":
         "alle geanalyseerde persoonsjaren (beide groepen, alle geanalyseerde jaren)",
     "all analysed person-years": "alle geanalyseerde persoonsjaren",
+    "the control person-years analysed":
+        "de geanalyseerde persoonsjaren van de controlepraktijken",
+    "a user-supplied table of age band × sex rates":
+        "een door de gebruiker aangeleverde tabel met tarieven naar leeftijdsklasse × "
+        "geslacht",
     "pooled": "gepoold",
     "all years": "alle jaren",
     "kbz": "KBZ",
@@ -60,6 +65,9 @@ TERMS: dict[str, str] = {
     "good self-rated health": "goed ervaren gezondheid",
     "workload": "werkdruk",
     "job_satisfaction": "werkplezier",
+    # random intercept of the workforce model
+    "respondent": "respondent",
+    "location": "locatie",
 }
 
 #: English sentence template → Dutch sentence template.
@@ -185,7 +193,7 @@ CATALOGUE: dict[str, str] = {
         "jaren van een persoon samen) — alleen personen — negeert variatie tussen "
         "praktijken",
     "Age/sex-adjusted variant: group-year costs divided by expected costs (indirect "
-    "standardisation on age band × sex, reference: {ref:text}), the counterfactual built "
+    "standardisation on age band × sex, reference: {ref:term}), the counterfactual built "
     "on these O/E ratios and converted to euros with the KBZ expected cost per insured "
     "year in {y:year}; reference rates held fixed":
         "Variant gecorrigeerd voor leeftijd en geslacht: kosten per groep en jaar gedeeld "
@@ -886,6 +894,236 @@ CATALOGUE: dict[str, str] = {
     "(plain difference, no interval)":
         "{ind} {y1}-{y2}: verandering {area} min verandering {ref} {d} punten (gewoon "
         "verschil, geen interval)",
+    # ------------------------------------------------------------ option values the
+    # sample report does not use: person-level inference (inference = "person"), the
+    # CR2 practice-level method (practice_method = "cr2"), the person-level jackknife
+    # (above JACKKNIFE_ABOVE persons), percentile intervals, age/sex adjustment against
+    # the control practices, a GGZ base year without a year before it
+    "{level}% {how:term} intervals from a person-level bootstrap stratified by group ({b} "
+    "replicates, seed {seed:year}, all years of a person kept together) — persons only — "
+    "ignores variation between practices":
+        "{level}%-intervallen ({how}) uit een bootstrap op persoonsniveau, gestratificeerd "
+        "naar groep ({b} replicaties, seed {seed}, alle jaren van een persoon samen) — "
+        "alleen personen — negeert variatie tussen praktijken",
+    "The row saving_per_person_persons_only gives normal-approximation intervals from the "
+    "person-level stratified jackknife variance ({n} persons, all years of a person left "
+    "out together; used instead of the bootstrap above {m} persons, where both estimate "
+    "the same variance) — persons only — ignores variation between practices":
+        "De rij saving_per_person_persons_only geeft intervallen met normale benadering uit "
+        "de gestratificeerde jackknifevariantie op persoonsniveau ({n} personen, alle jaren "
+        "van een persoon samen weggelaten; boven {m} personen gebruikt in plaats van de "
+        "bootstrap, omdat beide dan dezelfde variantie schatten) — alleen personen — "
+        "negeert variatie tussen praktijken",
+    "{row:text} gives the {level}% normal-approximation intervals from the person-level "
+    "stratified jackknife variance ({n} persons, all years of a person left out together; "
+    "used instead of the bootstrap above {m} persons, where both estimate the same "
+    "variance) — persons only — ignores variation between practices":
+        "{row} geeft de {level}%-intervallen met normale benadering uit de "
+        "gestratificeerde jackknifevariantie op persoonsniveau ({n} personen, alle jaren "
+        "van een persoon samen weggelaten; boven {m} personen gebruikt in plaats van de "
+        "bootstrap, omdat beide dan dezelfde variantie schatten) — alleen personen — "
+        "negeert variatie tussen praktijken",
+    "{level}% normal-approximation intervals from the person-level stratified jackknife "
+    "variance ({n} persons, all years of a person left out together; used instead of the "
+    "bootstrap above {m} persons, where both estimate the same variance) — persons only — "
+    "ignores variation between practices":
+        "{level}%-intervallen met normale benadering uit de gestratificeerde "
+        "jackknifevariantie op persoonsniveau ({n} personen, alle jaren van een persoon "
+        "samen weggelaten; boven {m} personen gebruikt in plaats van de bootstrap, omdat "
+        "beide dan dezelfde variantie schatten) — alleen personen — negeert variatie "
+        "tussen praktijken",
+    "Only {k} KBZ and {c} control practices and inference='person': the intervals are "
+    "persons only — ignores variation between practices; inference='practice' gives "
+    "intervals at the unit KBZ is assigned to":
+        "Slechts {k} KBZ- en {c} controlepraktijken en inference='person': de intervallen "
+        "zijn op persoonsniveau (alleen personen — negeert variatie tussen praktijken); "
+        "inference='practice' geeft intervallen op het niveau waaraan KBZ wordt toegewezen",
+    "inference='person': the intervals are persons only — ignores variation between "
+    "practices; inference='practice' gives intervals at the unit KBZ is assigned to":
+        "inference='person': de intervallen zijn op persoonsniveau (alleen personen — "
+        "negeert variatie tussen praktijken); inference='practice' geeft intervallen op het "
+        "niveau waaraan KBZ wordt toegewezen",
+    "Only {k} KBZ and {c} control practices: the intervals and p-values are practice-level "
+    "(CR2 variance with a Satterthwaite t reference, a method that holds with few "
+    "practices) and wide; the row `{row:text}` shows the person-level interval (persons "
+    "only — ignores variation between practices)":
+        "Slechts {k} KBZ- en {c} controlepraktijken: de intervallen en p-waarden zijn op "
+        "praktijkniveau (CR2-variantie getoetst aan een t-verdeling volgens Satterthwaite, "
+        "een methode die bij weinig praktijken standhoudt) en breed; de rij `{row}` toont "
+        "het interval op persoonsniveau (alleen personen — negeert variatie tussen "
+        "praktijken)",
+    # DBC index
+    "{level}% intervals from the person-clustered sandwich variance (CR1; valid under any "
+    "overdispersion and within-person correlation): persons only — ignores variation "
+    "between practices":
+        "{level}%-intervallen uit de sandwichvariantie geclusterd op personen (CR1; geldig "
+        "bij elke overdispersie en bij correlatie binnen personen): alleen personen — "
+        "negeert variatie tussen praktijken",
+    "The practice-level randomisation test of the DiD over {n} relabellings of the "
+    "practices gives p {p:nums}":
+        "De randomisatietoets op praktijkniveau van de DiD over {n} herindelingen van de "
+        "praktijken geeft p {p}",
+    "Only {k} KBZ and {c} control practices: the intervals are person-level (persons "
+    "resampled or clustered) and do not contain variation between practices; the "
+    "practice-level randomisation check (group labels permuted over practices) gives "
+    "p = {p:nums}":
+        "Slechts {k} KBZ- en {c} controlepraktijken: de intervallen zijn op persoonsniveau "
+        "(personen opnieuw getrokken of geclusterd) en bevatten geen variatie tussen "
+        "praktijken; de randomisatiecontrole op praktijkniveau (groepslabels verwisseld "
+        "over de praktijken) geeft p = {p}",
+    "Only {k} KBZ and {c} control practices: the intervals are person-level (persons "
+    "resampled or clustered) and do not contain variation between practices":
+        "Slechts {k} KBZ- en {c} controlepraktijken: de intervallen zijn op persoonsniveau "
+        "(personen opnieuw getrokken of geclusterd) en bevatten geen variatie tussen "
+        "praktijken",
+    "Only {k} KBZ and {c} control practices: the intervals and p-values are practice-level "
+    "(practice-level CR2 t, Satterthwaite df, a method that holds with few clusters), so "
+    "they are wide; with so few practices they still rest on the practices being "
+    "comparable apart from KBZ":
+        "Slechts {k} KBZ- en {c} controlepraktijken: de intervallen en p-waarden zijn op "
+        "praktijkniveau (CR2-t op praktijkniveau, Satterthwaite-vrijheidsgraden, een "
+        "methode die bij weinig clusters standhoudt), dus breed; met zo weinig praktijken "
+        "rusten ze er nog steeds op dat de praktijken op KBZ na vergelijkbaar zijn",
+    "Event-study model: one parameter per group × year plus age band × sex main effects; "
+    "index = rate(year)/rate({b:year}) × 100 per group — a within-group change (not an "
+    "effect), since the control practices changed too; event-study rate ratio = ratio of "
+    "the KBZ and control indices, KBZ vs control practices (a secondary family: "
+    "Holm-adjusted p-values in p_adjusted)":
+        "Event-studymodel: één parameter per groep × jaar plus hoofdeffecten van "
+        "leeftijdsklasse × geslacht; index = rate(jaar)/rate({b}) × 100 per groep — een "
+        "verandering binnen de groep (geen effect), want ook de controlepraktijken "
+        "veranderden; event-study-rateratio = verhouding van de KBZ- en controle-indices, "
+        "KBZ tegenover controlepraktijken (een secundaire familie: Holm-gecorrigeerde "
+        "p-waarden in p_adjusted)",
+    # GGZ
+    "Age/sex-adjusted new-patient rows: Gamma GLM, log link, KBZ + age group ({groups:text}) "
+    "+ sex (with the placebo year: + follow period + KBZ × follow period), standardised "
+    "EUR difference by the delta method; HC1 robust SEs — persons only — ignores variation "
+    "between practices":
+        "Rijen voor nieuwe patiënten gecorrigeerd voor leeftijd en geslacht: Gamma-GLM, "
+        "log-link, KBZ + leeftijdsgroep ({groups}) + geslacht (met het placebojaar: + "
+        "vervolgperiode + KBZ × vervolgperiode), gestandaardiseerd verschil in EUR met de "
+        "deltamethode; HC1-robuuste standaardfouten — alleen personen — negeert variatie "
+        "tussen praktijken",
+    "{k} KBZ and {c} control practices: intervals and p-values are practice-level "
+    "(delete-one-practice (CR2) variance, Satterthwaite t; valid with few practices) and "
+    "therefore wide; `{row:text}` shows the person-level interval (persons only — ignores "
+    "variation between practices)":
+        "{k} KBZ- en {c} controlepraktijken: intervallen en p-waarden zijn op "
+        "praktijkniveau (variantie zonder telkens één praktijk (CR2), Satterthwaite-t; "
+        "geldig bij weinig praktijken) en daarom breed; `{row}` toont het interval op "
+        "persoonsniveau (alleen personen — negeert variatie tussen praktijken)",
+    "Age/sex-adjusted changes: of O/E ratios (indirect standardisation on age band × sex, "
+    "reference: {ref:term}); reference rates fixed in all inference":
+        "Veranderingen gecorrigeerd voor leeftijd en geslacht: van O/E-verhoudingen "
+        "(indirecte standaardisatie op leeftijdsklasse × geslacht, referentie: {ref}); "
+        "referentietarieven in alle inferentie vastgehouden",
+    "Because KBZ and control new patients may have differed before KBZ, the primary "
+    "new-patient row would divide the KBZ/control cost ratio by the ratio in a placebo "
+    "year (difference in differences of the log cost ratio), but the panel has no year "
+    "before the base year":
+        "Omdat nieuwe patiënten van KBZ- en controlepraktijken al vóór KBZ konden "
+        "verschillen, zou de primaire rij voor nieuwe patiënten de kostenverhouding "
+        "KBZ/controle delen door de verhouding in een placebojaar (verschil in "
+        "verschillen van de log-kostenverhouding), maar het panel heeft geen jaar vóór "
+        "het basisjaar",
+    "The panel has no year before {y:year}: new GGZ patients cannot be compared in a year "
+    "before KBZ, so the baseline-adjusted new-patient rows are NaN (give `placebo_years`)":
+        "Het panel heeft geen jaar vóór {y}: nieuwe GGZ-patiënten kunnen niet in een jaar "
+        "vóór KBZ worden vergeleken, dus de voor de beginsituatie gecorrigeerde rijen voor "
+        "nieuwe patiënten zijn NaN (geef `placebo_years` op)",
+    # risk adjustment
+    "{level}% intervals (log scale) from the person-level variance of a ratio estimator "
+    "(persons only — ignores variation between practices)":
+        "{level}%-intervallen (logschaal) uit de variantie op persoonsniveau van een "
+        "ratioschatter (alleen personen — negeert variatie tussen praktijken)",
+    "{k} KBZ and {c} control practices: the intervals and p-values are practice-level "
+    "(delete-one-practice (CR2) variance, Satterthwaite t; valid with few practices) and "
+    "therefore wide; the `{row:text}` row shows the person-level interval (persons only — "
+    "ignores variation between practices)":
+        "{k} KBZ- en {c} controlepraktijken: de intervallen en p-waarden zijn op "
+        "praktijkniveau (variantie zonder telkens één praktijk (CR2), Satterthwaite-t; "
+        "geldig bij weinig praktijken) en daarom breed; de rij `{row}` toont het interval "
+        "op persoonsniveau (alleen personen — negeert variatie tussen praktijken)",
+    # workforce
+    "Intervals: Wald z from the model's covariance — persons only — ignores variation "
+    "between practices (respondents in one practice share its circumstances)":
+        "Intervallen: Wald-z uit de covariantie van het model — alleen personen — negeert "
+        "variatie tussen praktijken (respondenten in één praktijk delen de omstandigheden "
+        "van die praktijk)",
+    "Inference at the practice level, the unit KBZ is assigned to: CR2 cluster-robust by "
+    "practice ({k} KBZ and {c} control practices), t with Bell–McCaffrey degrees of "
+    "freedom":
+        "Inferentie op praktijkniveau, de eenheid waaraan KBZ wordt toegewezen: CR2 "
+        "clusterrobuust per praktijk ({k} KBZ- en {c} controlepraktijken), t met "
+        "Bell–McCaffrey-vrijheidsgraden",
+    "Intervals and p-values: t with Bell–McCaffrey (Satterthwaite) degrees of freedom "
+    "(Imbens & Kolesár 2016; Pustejovsky & Tipton 2018), which keep the test near its "
+    "level with few practices":
+        "Intervallen en p-waarden: t met Bell–McCaffrey-vrijheidsgraden (Satterthwaite) "
+        "(Imbens & Kolesár 2016; Pustejovsky & Tipton 2018), die de toets ook bij weinig "
+        "praktijken dicht bij het nominale niveau houden",
+    # headlines
+    "{level}% CI {lo} to {hi}, persons only — ignores variation between practices; "
+    "p {p:nums}":
+        "{level}%-BI {lo} tot {hi}, alleen personen — negeert variatie tussen praktijken; "
+        "p {p}",
+    "{level}% CI {lo} to {hi}, persons only — ignores variation between practices, "
+    "p {p:nums}":
+        "{level}%-BI {lo} tot {hi}, alleen personen — negeert variatie tussen praktijken, "
+        "p {p}",
+    "{level}% CI {lo} to {hi} pp, persons only — ignores variation between practices, "
+    "p {p:nums}":
+        "{level}%-BI {lo} tot {hi} pp, alleen personen — negeert variatie tussen "
+        "praktijken, p {p}",
+    "{level}% CI {lo} to {hi}, practice-level CR2 t, Satterthwaite df, {k} vs {c} "
+    "practices; p {p:nums}":
+        "{level}%-BI {lo} tot {hi}, CR2-t op praktijkniveau, Satterthwaite-"
+        "vrijheidsgraden, {k} tegenover {c} praktijken; p {p}",
+    "{level}% CI {lo} to {hi}, practice-level CR2 t on {df} df, {k} KBZ vs {c} control "
+    "practices; p {p:nums}":
+        "{level}%-BI {lo} tot {hi}, CR2-t op praktijkniveau met {df} vrijheidsgraden, {k} "
+        "KBZ- tegenover {c} controlepraktijken; p {p}",
+    "GGZ cost per insured {b:year}→{f:year}: KBZ practices {k}%, control practices {c}%; "
+    "difference {d} pp ({ci:frag}); best of {n} KBZ practices {bp}% (descriptive, "
+    "selected); new GGZ patients EUR {np} (unadjusted), no placebo year to adjust for the "
+    "baseline difference":
+        "GGZ-kosten per verzekerde {b}→{f}: KBZ-praktijken {k}%, controlepraktijken {c}%; "
+        "verschil {d} pp ({ci}); beste van {n} KBZ-praktijken {bp}% (beschrijvend, "
+        "uitgekozen); nieuwe GGZ-patiënten EUR {np} (ongecorrigeerd), geen placebojaar om "
+        "voor het verschil in de beginsituatie te corrigeren",
+    "O/E of {o:text} in {y:year} (reference: {ref:term}): KBZ practices {k}, control "
+    "practices {c}; KBZ / control {r} ({level}% CI {lo}–{hi}, persons only — ignores "
+    "variation between practices, p {p:nums})":
+        "O/E van {o} in {y} (referentie: {ref}): KBZ-praktijken {k}, controlepraktijken "
+        "{c}; KBZ / controle {r} ({level}%-BI {lo}–{hi}, alleen personen — negeert "
+        "variatie tussen praktijken, p {p})",
+    "KBZ − control practices, difference in change wave {w:year} vs {w0:year} (KBZ "
+    "practices against control practices): {m1:term} {e1} ({ci1:frag}); {m2:term} {e2} "
+    "({ci2:frag}) (persons only — ignores variation between practices; random intercept "
+    "per {ri:term})":
+        "KBZ − controlepraktijken, verschil in verandering meting {w} tegenover {w0} "
+        "(KBZ-praktijken tegenover controlepraktijken): {m1} {e1} ({ci1}); {m2} {e2} "
+        "({ci2}) (alleen personen — negeert variatie tussen praktijken; random intercept "
+        "per {ri})",
+    "KBZ − control practices, difference in change wave {w:year} vs {w0:year} (KBZ "
+    "practices against control practices): {m1:term} {e1} ({ci1:frag}); {m2:term} {e2} "
+    "({ci2:frag}) (practice-level inference, CR2 cluster-robust by practice ({k} KBZ and "
+    "{c} control practices), t with Bell–McCaffrey degrees of freedom; random intercept "
+    "per {ri:term})":
+        "KBZ − controlepraktijken, verschil in verandering meting {w} tegenover {w0} "
+        "(KBZ-praktijken tegenover controlepraktijken): {m1} {e1} ({ci1}); {m2} {e2} "
+        "({ci2}) (inferentie op praktijkniveau, CR2 clusterrobuust per praktijk ({k} KBZ- "
+        "en {c} controlepraktijken), t met Bell–McCaffrey-vrijheidsgraden; random "
+        "intercept per {ri})",
+    "{ind:text}: {g:term}: {a}–{b}% in {y1:year} → {c}–{d}% in {y2:year} (IQR {e} → {f} "
+    "points, {n} practices)":
+        "{ind}: {g}: {a}–{b}% in {y1} → {c}–{d}% in {y2} (interkwartielafstand {e} → {f} "
+        "punten, {n} praktijken)",
+    "{g:term}: {a}–{b}% in {y1:year} → {c}–{d}% in {y2:year} (IQR {e} → {f} points, {n} "
+    "practices)":
+        "{g}: {a}–{b}% in {y1} → {c}–{d}% in {y2} (interkwartielafstand {e} → {f} punten, "
+        "{n} praktijken)",
 }
 def _practice_inference() -> dict[str, str]:
     """The practice-level inference sentence (:meth:`PracticeInference.describe`) with
@@ -1131,3 +1369,56 @@ def localise(text: str, language: str) -> str:
 def untranslated(text: str) -> list[str]:
     """The sentences of ``text`` that have no catalogue template."""
     return [s for s in sentences(text) if _translate(s, "en") is None]
+
+# The practice pages' run charts (practice_trends): the method text, clause by clause
+# where the chart options change a clause.
+CATALOGUE.update({
+    "Per practice and indicator, the yearly rate per insured year (sum over the "
+    "practice's person-years / their insured years; {pop:term}) on an XmR chart as in "
+    "NHS 'Making Data Count' / NHSRplotthedots: centre = mean of the baseline years, "
+    "limits = centre ± 2.66 × the mean moving range (± 3σ̂); special causes: a year "
+    "outside the limits, a run on one side of the centre, a trend, two of three years "
+    "beyond the same 2σ̂ line; every year of a signal is flagged":
+        "Per praktijk en indicator het jaarcijfer per verzekerdejaar (som over de "
+        "persoonsjaren van de praktijk / hun verzekerdejaren; {pop}) op een XmR-kaart zoals "
+        "in NHS 'Making Data Count' / NHSRplotthedots: middellijn = gemiddelde van de "
+        "basisjaren, grenzen = middellijn ± 2,66 × de gemiddelde moving range (± 3σ̂); "
+        "bijzondere oorzaken: een jaar buiten de grenzen, een reeks aan één kant van de "
+        "middellijn, een trend, twee van drie jaren voorbij dezelfde 2σ̂-lijn; elk jaar van "
+        "een signaal wordt gemarkeerd",
+    "Limits re-based at each KBZ practice's own start year (kbz_start_year) and, for the "
+    "control practices, at the most common KBZ start year ({year:year})":
+        "Grenzen opnieuw bepaald vanaf het eigen startjaar van elke KBZ-praktijk "
+        "(kbz_start_year) en, voor de controlepraktijken, vanaf het meest voorkomende "
+        "startjaar van KBZ ({year})",
+    "Limits re-based at each KBZ practice's own start year (kbz_start_year) and, for the "
+    "control practices, at the most common KBZ start year (none known)":
+        "Grenzen opnieuw bepaald vanaf het eigen startjaar van elke KBZ-praktijk "
+        "(kbz_start_year) en, voor de controlepraktijken, vanaf het meest voorkomende "
+        "startjaar van KBZ (geen bekend)",
+    "Limits re-based at {year:year} (all practices)":
+        "Grenzen opnieuw bepaald vanaf {year} (alle praktijken)",
+    "Limits not re-based": "Grenzen niet opnieuw bepaald",
+    "baseline: every point of the segment": "basis: elk punt van het segment",
+    "baseline: the first {n} points of each segment":
+        "basis: de eerste {n} punten van elk segment",
+    "moving ranges ≥ {f} × MR̄ screened out once":
+        "moving ranges ≥ {f} × MR̄ eenmaal uitgesloten",
+    "no screening of moving ranges": "geen uitsluiting van moving ranges",
+    "rules: {rules:text} (run of {run}+ on one side, trend of {trend}+ points)":
+        "regels: {rules} (reeks van {run}+ aan één kant, trend van {trend}+ punten)",
+    "improvement: {direction:term}": "verbetering: {direction}",
+    "Peers: the other KBZ practices and the other control practices, pooled rate per "
+    "insured year (the practice itself left out)":
+        "Vergelijking: de andere KBZ-praktijken en de andere controlepraktijken, gepoold "
+        "cijfer per verzekerdejaar (de praktijk zelf weggelaten)",
+    "Descriptive: the practice's own variation over time; the limits are not a test of "
+    "the practice against the others; no case-mix adjustment; every year counts equally "
+    "whatever the number of insured persons; with few yearly points (fewer than {n}) the "
+    "limits are provisional":
+        "Beschrijvend: de eigen variatie van de praktijk in de tijd; de grenzen zijn geen "
+        "toets van de praktijk tegenover de andere; geen correctie voor case-mix; elk jaar "
+        "telt even zwaar, ongeacht het aantal verzekerden; met weinig jaarpunten (minder "
+        "dan {n}) zijn de grenzen voorlopig",
+})
+TERMS.update({"decrease": "daling", "increase": "stijging"})

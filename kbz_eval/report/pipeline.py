@@ -20,6 +20,7 @@ import copy
 import dataclasses
 import re
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from kbz_eval.report.analyses import AIMS, ANALYSES, Analysis
 from kbz_eval.report.cells import declarations
 from kbz_eval.report.config import ENGINE_TABLES, ReportConfig, load_config
 from kbz_eval.report.engine_inputs import EngineInputs, uses_engine
+from kbz_eval.report.figures import FigureSaver, worker_pool
 from kbz_eval.report.formatting import localise_ticks
 from kbz_eval.report.manifest import build_manifest, write_manifest
 from kbz_eval.report.messages import localise
@@ -45,7 +47,6 @@ from kbz_eval.report.practice_pages import (
 )
 from kbz_eval.report.progress import Progress
 from kbz_eval.report.quality import is_synthetic, panel_rows, quality_frame, quality_rows
-from kbz_eval.report.translate import translate_figure
 from kbz_eval.report.workbook import write_workbook
 from kbz_eval.results import Result
 from kbz_eval.stats.multiplicity import mark_family
@@ -267,7 +268,8 @@ def _suppressed_result(result: Result, cfg: ReportConfig
 
 
 def _run_analysis(spec: Analysis, tables: dict[str, pd.DataFrame], cfg: ReportConfig,
-                  work: Path) -> tuple[Result, html_report.Section, dict[str, pd.DataFrame]]:
+                  work: Path, saver: FigureSaver
+                  ) -> tuple[Result, html_report.Section, dict[str, pd.DataFrame]]:
     """Run one analysis, mark its primary term and Holm family, and publish it; the
     returned result is the suppressed copy."""
     with warnings.catch_warnings(record=True) as caught:
@@ -283,7 +285,7 @@ def _run_analysis(spec: Analysis, tables: dict[str, pd.DataFrame], cfg: ReportCo
         result.estimates = mark_family(result.estimates, primary)
     messages = sorted({str(w.message) for w in caught} | set(result.warnings))
     section, published, drawn = _publish(spec.key, spec.title[cfg.language], result,
-                                         messages, cfg, work)
+                                         messages, cfg, work, saver)
     return drawn, section, published
 
 
@@ -304,39 +306,32 @@ def _headline(drawn: Result, cfg: ReportConfig) -> str:
 
 
 def _publish(key: str, title: str, result: Result, messages: list[str], cfg: ReportConfig,
-             work: Path) -> tuple[html_report.Section, dict[str, pd.DataFrame], Result]:
-    """Write one result's figure, plot data and tables; return its HTML section, the
+             work: Path, saver: FigureSaver
+             ) -> tuple[html_report.Section, dict[str, pd.DataFrame], Result]:
+    """Draw one result's figure (handed to ``saver``), write its plot data and tables;
+    return its HTML section (its image is filled in by :func:`_finish_figures`), the
     published tables and the small-cell-suppressed copy of the result (the overview
     reads only that copy)."""
-    from kbz_eval.report.figures import new_figure, save_figure
+    from kbz_eval.report.figures import new_figure
 
     drawn, published, plot_data, withheld = _suppressed_result(result, cfg)
     messages = [*messages, *withheld]
 
     fig, ax = new_figure()
     try:
-        drawn.plot(ax=ax)
-        translate_figure(fig, cfg.language)
+        drawn.plot(ax=ax, language=cfg.language)
         localise_ticks(fig, cfg.language)
-        save_figure(fig, work / "figures" / key)
     except (ValueError, TypeError, KeyError, IndexError):
-        # the figure cannot be drawn without its suppressed cells: withhold it
-        fig, ax = new_figure()
-        ax.set_axis_off()
-        ax.text(0.5, 0.5, f"{title}:\n{disclosure.SUPPRESSED_LABEL[cfg.language]}",
-                ha="center", va="center")
-        messages.append(f"Figure withheld: it would show cells resting on fewer than "
-                        f"{cfg.suppression_threshold} persons.")
-        save_figure(fig, work / "figures" / key)
+        fig = _withheld_figure(title, cfg)
+        messages.append(_FIGURE_WITHHELD.format(threshold=cfg.suppression_threshold))
+    saver.save(fig, work / "figures" / key)
     _write_csv(plot_data, work / "figures" / f"{key}.csv")
     for name, frame in published.items():
         _write_csv(frame, work / "tables" / f"{key}__{name}.csv")
 
-    png = (work / "figures" / f"{key}.png").read_bytes()
     section = html_report.Section(
         title=title,
         key=key,
-        image=base64.b64encode(png).decode("ascii"),
         paragraphs=[localise(_headline(drawn, cfg), cfg.language)],
         tables=[html_report.display(published["tidy"], cfg.language, headers=True,
                                     table="tidy")] if "tidy" in published
@@ -348,6 +343,37 @@ def _publish(key: str, title: str, result: Result, messages: list[str], cfg: Rep
     return section, published, drawn
 
 
+_FIGURE_WITHHELD = ("Figure withheld: it would show cells resting on fewer than "
+                    "{threshold} persons.")
+
+
+def _withheld_figure(title: str, cfg: ReportConfig) -> Any:
+    """The figure shown in place of one that cannot be drawn without suppressed cells."""
+    from kbz_eval.report.figures import new_figure
+
+    fig, ax = new_figure()
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, f"{title}:\n{disclosure.SUPPRESSED_LABEL[cfg.language]}",
+            ha="center", va="center")
+    return fig
+
+
+def _finish_figures(sections: list[html_report.Section], saver: FigureSaver,
+                    cfg: ReportConfig, work: Path) -> None:
+    """Wait for every figure; a figure that could not be saved is withheld (the
+    section says so); each section gets its PNG."""
+    from kbz_eval.report.figures import save_figure
+
+    failed = saver.wait()
+    for section in sections:
+        stem = work / "figures" / section.key
+        if stem in failed:
+            save_figure(_withheld_figure(section.title, cfg), stem)
+            section.warnings.append(localise(
+                _FIGURE_WITHHELD.format(threshold=cfg.suppression_threshold), cfg.language))
+        section.image = base64.b64encode(stem.with_suffix(".png").read_bytes()).decode("ascii")
+
+
 def _build(cfg: ReportConfig, work: Path, progress: Progress,
            practice: str | None = None) -> None:
     """Compute and write every report file into ``work``; with ``practice``, only that
@@ -355,6 +381,29 @@ def _build(cfg: ReportConfig, work: Path, progress: Progress,
     if practice is None:
         (work / "figures").mkdir()
         (work / "tables").mkdir()
+        pool = worker_pool(cfg.workers)
+        try:
+            _build_report(cfg, work, progress, pool)
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+        return
+    _build_report(cfg, work, progress, None, practice)
+
+
+def _build_report(cfg: ReportConfig, work: Path, progress: Progress,
+                  pool: ProcessPoolExecutor | None, practice: str | None = None) -> None:
+    """:func:`_build`'s steps; figures are saved and the open data computed in ``pool``
+    (when given) while this process goes on."""
+    saver = FigureSaver(pool)
+    folder = cfg.open_data_folder if practice is None else None
+    open_job: Any = None
+    if folder is not None:
+        from kbz_eval.open_data.areas import available, open_data_section
+
+        found = available(folder)
+        if all(found.values()) and pool is not None:
+            open_job = pool.submit(open_data_section, folder)
     known = {spec.key for spec in ANALYSES}
     for aim, value in sorted(cfg.primary.items()):
         if value.partition(":")[0] not in known:
@@ -387,7 +436,7 @@ def _build(cfg: ReportConfig, work: Path, progress: Progress,
         if not all(n in tables for n in spec.needs):
             continue
         progress.step(spec.key)
-        result, section, published = _run_analysis(spec, tables, cfg, work)
+        result, section, published = _run_analysis(spec, tables, cfg, work, saver)
         results[spec.key] = result
         section.aim = spec.aim
         sections.append(section)
@@ -395,17 +444,16 @@ def _build(cfg: ReportConfig, work: Path, progress: Progress,
             sheets[f"{spec.key}.{name}"] = frame
 
     open_inputs: dict[str, Path] = {}
-    folder = cfg.open_data_folder
     if folder is not None:
-        from kbz_eval.open_data.areas import available, open_data_section
-
-        found = available(folder)
         if all(found.values()):
             progress.step("open data (Vektis, RIVM)")
-            for key, result in open_data_section(folder).items():
+            computed = open_job.result() if open_job is not None else \
+                open_data_section(folder)
+            for key, result in computed.items():
                 title = OPEN_DATA_TITLES.get(key, {}).get(cfg.language, result.title)
                 section, published, drawn = _publish(f"open_data_{key}", title, result,
-                                                     sorted(set(result.warnings)), cfg, work)
+                                                     sorted(set(result.warnings)), cfg, work,
+                                                     saver)
                 section.aim = OPEN_DATA_AIMS.get(key, 3)
                 sections.append(section)
                 results[f"open_data_{key}"] = drawn
@@ -427,6 +475,7 @@ def _build(cfg: ReportConfig, work: Path, progress: Progress,
         pages = write_practice_pages(tables, cfg, work, synthetic=synthetic,
                                      report_link="../report.html", computed=results)
 
+    _finish_figures(sections, saver, cfg, work)
     quality = quality_frame(rows)
     _write_csv(quality, work / "data_quality.csv")
     sheets = {"data_quality": quality, **sheets}

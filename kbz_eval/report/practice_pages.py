@@ -43,9 +43,11 @@ import pandas as pd
 from kbz_eval import disclosure
 from kbz_eval.disclosure import Cells
 from kbz_eval.errors import DataValidationError, SpecificationError
+from kbz_eval.plotting.words import say
 from kbz_eval.report import formatting as fmt
 from kbz_eval.report import html as html_report
 from kbz_eval.report.config import ENGINE_TABLES, ReportConfig
+from kbz_eval.report.messages import localise
 from kbz_eval.results import Result
 
 #: Folder of the pages inside the report folder.
@@ -189,7 +191,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "ranking_title": "3. Rangorde op poliklinische kosten, {y}",
         "ivm_title": "4. Doelmatig voorschrijven (IVM)",
         "figure_data": "Gegevens achter de figuur",
-        "method": "Methode en aannames (Engelstalig)",
+        "method": "Methode en aannames",
         "withheld": "Niet getoond voor praktijk {p}: dit zou rusten op minder dan {n} "
         "personen ({label}).",
         "no_data": "Praktijk {p} heeft voor dit onderdeel geen verzekerden in de "
@@ -249,14 +251,15 @@ _TEXT: dict[str, dict[str, str]] = {
     },
 }
 
-#: Indicator names on the pages.
-_INDICATOR_NAMES = {
-    "poli_dbc_cost": {"en": "Outpatient hospital care (DBC) cost",
-                      "nl": "Kosten poliklinische ziekenhuiszorg (DBC)"},
-    "ggz_cost": {"en": "Specialist mental health care (GGZ) cost",
-                 "nl": "Kosten specialistische GGZ"},
-    "total_cost": {"en": "Total cost", "nl": "Totale kosten"},
-}
+
+def _indicator_name(indicator: str, language: str) -> str:
+    """A cost indicator's name, as the title of its chart and in the sentences."""
+    names = {"poli_dbc_cost": say("Outpatient hospital care (DBC) cost", language),
+             "ggz_cost": say("Specialist mental health care (GGZ) cost", language),
+             "total_cost": say("Total cost", language)}
+    return names.get(indicator, indicator)
+
+
 #: Special-cause rules in words.
 _RULE_WORDS = {
     "en": {("outside_limits", "high"): "above the upper limit",
@@ -279,40 +282,6 @@ _RULE_WORDS = {
 _VERDICT = {
     "en": {"special_cause_improvement": "improvement", "special_cause_concern": "concern"},
     "nl": {"special_cause_improvement": "verbetering", "special_cause_concern": "zorgpunt"},
-}
-#: Dutch labels of the page figures (the plotting functions label in English).
-FIGURE_PHRASES_NL = {
-    "this practice": "deze praktijk",
-    "target": "doel",
-    "95% limits": "95%-grenzen",
-    "99.8% limits": "99,8%-grenzen",
-    "expected (age band × sex)": "verwacht (leeftijd × geslacht)",
-    "observed / expected": "werkelijk / verwacht",
-    "observed / expected (95% intervals)": "werkelijk / verwacht (95%-intervallen)",
-    "mean of all practices": "gemiddelde van alle praktijken",
-    "shrunken O/E": "gekrompen W/V",
-    "practices: range": "praktijken: bereik",
-    "practices: middle half": "praktijken: middelste helft",
-    "practices: median": "praktijken: mediaan",
-    "KBZ practices": "KBZ-praktijken",
-    "control practices": "controlepraktijken",
-    "practices": "praktijken",
-    "KBZ practices: own O/E, interval": "KBZ-praktijken: eigen W/V, interval",
-    "control practices: own O/E, interval": "controlepraktijken: eigen W/V, interval",
-    "practices: own O/E, interval": "praktijken: eigen W/V, interval",
-    "practices, by shrunken O/E": "praktijken, op gekrompen W/V",
-    "per insured year": "per verzekerdejaar",
-    "score (% of maximum)": "score (% van het maximum)",
-    "year": "jaar",
-    "centre (mean)": "middellijn (gemiddelde)",
-    "process limits": "controlegrenzen",
-    "special cause: improvement": "bijzondere oorzaak: verbetering",
-    "special cause: concern": "bijzondere oorzaak: zorgpunt",
-    "special cause: high": "bijzondere oorzaak: hoog",
-    "special cause: low": "bijzondere oorzaak: laag",
-    "KBZ peers (other practices)": "KBZ-praktijken (andere)",
-    "control peers (other practices)": "controlepraktijken (andere)",
-    "EUR per insured year": "EUR per verzekerdejaar",
 }
 
 
@@ -815,7 +784,7 @@ def trend_sentences(res: PracticeResults, practice: str, indicator: str,
     """One indicator's trend in words, from the page's (suppressed) figure data and the
     suppressed signals table."""
     t, lang = _TEXT[res.language], res.language
-    name = _INDICATOR_NAMES.get(indicator, {}).get(lang, indicator)
+    name = _indicator_name(indicator, lang)
     own = data[data["series"] == "practice"].sort_values("year")
     shown = own[np.isfinite(pd.to_numeric(own["value"], errors="coerce").to_numpy(
         dtype=float))]
@@ -946,10 +915,9 @@ class _Layers:
     layer with the page's artists on top gives, without drawing the shared layer again.
     """
 
-    def __init__(self, fig: Any, language: str) -> None:
+    def __init__(self, fig: Any) -> None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-        _translate(fig, language)
         self.fig = fig
         self.canvas = FigureCanvasAgg(fig)
         self.canvas.draw()
@@ -1000,42 +968,18 @@ def _own_layer(frame: pd.DataFrame, res: PracticeResults) -> pd.DataFrame:
     return frame.assign(label="") if res.label_others else frame
 
 
-def _translate(fig: Any, language: str) -> None:
-    """Dutch labels for a page figure: the page's phrases, then the report's."""
-    if language != "nl":
-        return
-    from kbz_eval.report.translate import translate
-
-    def nl(text: str) -> str:
-        return FIGURE_PHRASES_NL.get(text, translate(text))
-
-    for ax in fig.axes:
-        items = [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
-        legend = ax.get_legend()
-        if legend is not None:
-            items += list(legend.get_texts())
-        for item in items:
-            if item.get_text():
-                item.set_text(nl(item.get_text()))
-    for legend in fig.legends:
-        for item in legend.get_texts():
-            item.set_text(nl(item.get_text()))
-
-
-def _png(fig: Any, language: str) -> str:
+def _png(fig: Any) -> str:
     """The figure as base64 PNG, byte-identical for the same figure (no metadata)."""
-    _translate(fig, language)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=PAGE_DPI, metadata={"Software": None})
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _layers(cache: dict[str, _Layers], key: str, make: Callable[[], Any],
-            language: str) -> _Layers:
+def _layers(cache: dict[str, _Layers], key: str, make: Callable[[], Any]) -> _Layers:
     """The shared layer ``key`` of this run's pages, drawn by ``make()`` the first time
     (``make`` returns the figure)."""
     if key not in cache:
-        cache[key] = _Layers(make(), language)
+        cache[key] = _Layers(make())
     return cache[key]
 
 
@@ -1044,6 +988,12 @@ def _figure(image: str, alt: str) -> str:
     width = int(round(FIGURE_WIDTH * PAGE_DPI))
     return (f"<figure><img src='data:image/png;base64,{image}' alt='{html.escape(alt)}' "
             f"width='{width}'></figure>")
+
+
+def _method_details(t: Mapping[str, str], method: str, language: str) -> str:
+    """The folded "method and assumptions" block: the method text in the page's
+    language (through the message catalogue)."""
+    return _details(t["method"], f"<p>{html.escape(localise(method, language))}</p>")
 
 
 def _details(summary: str, content: str) -> str:
@@ -1097,23 +1047,22 @@ def _funnel_part(res: PracticeResults, practice: str, page: PracticePage,
     def make() -> Any:
         fig, (ax,) = _new_figure(FIGURE_WIDTH, 3.9)
         fig.subplots_adjust(left=0.12, right=0.98, bottom=0.27, top=0.93)
-        draw_funnel_base(_shared(data, res), ax)
-        ax.set_title(f"Outpatient DBCs {res.year}: observed / expected"
-                     if res.language == "en" else
-                     f"Poliklinische DBC's {res.year}: werkelijk / verwacht", fontsize=10)
+        draw_funnel_base(_shared(data, res), ax, language=res.language)
+        ax.set_title(say("Outpatient DBCs {year}: observed / expected", res.language,
+                         year=res.year), fontsize=10)
         ax.tick_params(labelsize=8)
         _legend_below(fig, ax)
         return fig
 
-    image = _layers(cache, "funnel", make, res.language).png(
-        lambda ax: draw_funnel_own(_own_layer(data, res), ax))
+    image = _layers(cache, "funnel", make).png(
+        lambda ax: draw_funnel_own(_own_layer(data, res), ax, language=res.language))
     body.append(_figure(image, t["funnel_alt"].format(p=practice)))
     body += _paragraphs(sentences)
     shown = data.loc[~data["series"].isin(_CURVES),
                      ["practice", "group", "x", "y"]].rename(
         columns={"x": "expected", "y": "observed_expected"})
     body.append(_data_table(shown, res, t, "observed_expected"))
-    body.append(_details(t["method"], f"<p>{html.escape(res.funnel.method)}</p>"))
+    body.append(_method_details(t, res.funnel.method, res.language))
     return body
 
 
@@ -1137,16 +1086,14 @@ def _trends_part(res: PracticeResults, practice: str, page: PracticePage,
         data = res.trends.plot_data(practice=practice, indicator=ind)
         page.figure_data[f"trends_{ind}"] = data
         frames.append(data)
-        plot_practice_trend(data, ax)
-        ax.set_title(_INDICATOR_NAMES.get(ind, {}).get(res.language, ind), fontsize=9)
+        plot_practice_trend(data, ax, language=res.language)
+        ax.set_title(_indicator_name(ind, res.language), fontsize=9)
         ax.set_ylabel("")
         ax.set_xlabel("")
         # one set of year labels and one axis label for the charts: fewer texts to draw
         ax.tick_params(labelsize=8, labelbottom=ax is axes[-1])
         sentences.append(trend_sentences(res, practice, ind, data))
-    label = "EUR per insured year"
-    fig.supylabel(FIGURE_PHRASES_NL[label] if res.language == "nl" else label, fontsize=8,
-                  x=0.01)
+    fig.supylabel(say("EUR per insured year", res.language), fontsize=8, x=0.01)
     handles, labels = [], []
     for ax in axes:
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
@@ -1155,14 +1102,14 @@ def _trends_part(res: PracticeResults, practice: str, page: PracticePage,
                 labels.append(lab)
     fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False, fontsize=7)
     page.sentences["trends"] = [*sentences, t["trend_note"]]
-    body.append(_figure(_png(fig, res.language), t["trends_alt"].format(p=practice)))
+    body.append(_figure(_png(fig), t["trends_alt"].format(p=practice)))
     body += _paragraphs(page.sentences["trends"])
     cols = ["series", "indicator", "year", "value", "centre", "lower", "upper",
             "special_cause", "variation", "n_persons"]
     table = pd.concat(frames, ignore_index=True)
     body.append(_data_table(table[[c for c in cols if c in table.columns]], res, t,
                             "value"))
-    body.append(_details(t["method"], f"<p>{html.escape(res.trends.method)}</p>"))
+    body.append(_method_details(t, res.trends.method, res.language))
     return body
 
 
@@ -1193,19 +1140,19 @@ def _ranking_part(res: PracticeResults, practice: str, page: PracticePage,
         fig, (ax,) = _new_figure(FIGURE_WIDTH, height)
         fig.subplots_adjust(left=min(0.45, (pad + 18) / 72 / FIGURE_WIDTH), right=0.98,
                             bottom=0.95 / height, top=1 - 0.12 / height)
-        draw_ranking_base(_shared(data, res), ax, pooled=pooled)
+        draw_ranking_base(_shared(data, res), ax, pooled=pooled, language=res.language)
         ax.tick_params(labelsize=8)
         if not res.label_others:
             ax.yaxis.labelpad = pad
         _legend_below(fig, ax)
         return fig
 
-    image = _layers(cache, "ranking", make, res.language).png(
-        lambda ax: draw_ranking_own(_own_layer(data, res), ax))
+    image = _layers(cache, "ranking", make).png(
+        lambda ax: draw_ranking_own(_own_layer(data, res), ax, language=res.language))
     body.append(_figure(image, t["ranking_alt"].format(p=practice)))
     body += _paragraphs(sentences)
     body.append(_data_table(data.drop(columns=["label", "own"]), res, t, "estimate"))
-    body.append(_details(t["method"], f"<p>{html.escape(res.ranking.method)}</p>"))
+    body.append(_method_details(t, res.ranking.method, res.language))
     return body
 
 
@@ -1225,17 +1172,17 @@ def _ivm_part(res: PracticeResults, practice: str, page: PracticePage,
     def make() -> Any:
         fig, (ax,) = _new_figure(FIGURE_WIDTH, 3.2)
         fig.subplots_adjust(left=0.12, right=0.98, bottom=0.27, top=0.96)
-        draw_indicator_base(data[data["element"] != "own"], ax)
+        draw_indicator_base(data[data["element"] != "own"], ax, language=res.language)
         ax.tick_params(labelsize=8)
         _legend_below(fig, ax)
         return fig
 
-    image = _layers(cache, "ivm", make, res.language).png(
-        lambda ax: draw_indicator_own(data, ax))
+    image = _layers(cache, "ivm", make).png(
+        lambda ax: draw_indicator_own(data, ax, language=res.language))
     body.append(_figure(image, t["ivm_alt"].format(p=practice)))
     body += _paragraphs(sentences)
     body.append(_data_table(data, res, t, "value"))
-    body.append(_details(t["method"], f"<p>{html.escape(res.ivm.method)}</p>"))
+    body.append(_method_details(t, res.ivm.method, res.language))
     return body
 
 
