@@ -36,8 +36,12 @@ sample: $(SAMPLE) ## write the synthetic sample extracts to data/sample/ (when t
 report: $(STAMP) $(SAMPLE) ## run the report on the embedded synthetic sample -> $(OUT)
 	MPLBACKEND=Agg $(PY) -m kbz_eval.cli report --config $(CONFIG) --out $(OUT)
 
+# one BLAS thread per test process: the xdist workers (and the pools some tests start)
+# already use every core, and threaded BLAS on top of them only oversubscribes
+BLAS_ONE := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+
 test: $(STAMP) $(SAMPLE) ## run every test (slow statistical validations and Spark included)
-	MPLBACKEND=Agg $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	MPLBACKEND=Agg $(BLAS_ONE) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-fast: $(STAMP) $(SAMPLE) ## run the tests without the slow and Spark markers
 	MPLBACKEND=Agg $(PY) -m pytest -m "not slow and not spark" $(PYTEST_ARGS)

@@ -16,14 +16,18 @@ effect. Bars:
 A scenario without any practice-level variation keeps the person-level option
 (``inference="person"``) honest where it is valid, and the person-level option is shown
 to under-cover once practice shocks are present — the reason practice level is the
-default. Seeds run in two worker processes (2 cores in CI).
+default. Seeds run in two worker processes (2 cores in CI) with single-threaded BLAS
+(:func:`_pool`).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -120,21 +124,59 @@ def _truths(scenario: str) -> dict[str, float]:
             "oe_kbz_2015": t.oe_kbz(2015)}
 
 
-def _run(scenario: str, inference: str, n_seeds: int) -> dict[str, np.ndarray]:
-    """seed × (estimate, lower, upper, p) arrays per headline, seeds in two processes."""
-    jobs = [(scenario, seed, inference) for seed in range(n_seeds)]
-    with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+#: Environment of the worker processes: one BLAS/OpenMP thread each. The matrices of
+#: one seed are small, and two workers with a multi-threaded BLAS each (next to another
+#: pytest worker) oversubscribe the 2 cores; results do not depend on the thread count.
+_ONE_THREAD = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                      "MKL_NUM_THREADS")}
+
+
+@contextmanager
+def _pool() -> Iterator[ProcessPoolExecutor]:
+    """Two freshly started (spawned) worker processes with :data:`_ONE_THREAD` set.
+
+    BLAS reads its thread count when numpy is first imported, so the variables are set
+    while the workers start (spawned workers import numpy anew; forked ones would inherit
+    the parent's BLAS) and restored afterwards.
+    """
+    saved = {name: os.environ.get(name) for name in _ONE_THREAD}
+    os.environ.update(_ONE_THREAD)
+    try:
+        with ProcessPoolExecutor(max_workers=min(2, os.cpu_count() or 1),
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            yield pool
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _run(runs: list[tuple[str, str, int]]) -> dict[tuple[str, str], dict[str, np.ndarray]]:
+    """Per (scenario, inference): seed × (estimate, lower, upper, p) arrays per headline.
+
+    ``runs`` lists (scenario, inference, number of seeds); all their seeds go to one
+    pool of two processes (:func:`_pool`), so neither waits at the end of a scenario.
+    """
+    jobs = [(scenario, seed, inference) for scenario, inference, n_seeds in runs
+            for seed in range(n_seeds)]
+    with _pool() as pool:
         rows = list(pool.map(_one_seed, jobs, chunksize=8))
-    return {key: np.array([r[key] for r in rows]) for key in rows[0]}
+    out, start = {}, 0
+    for scenario, inference, n_seeds in runs:
+        part = rows[start:start + n_seeds]
+        start += n_seeds
+        out[(scenario, inference)] = {key: np.array([r[key] for r in part])
+                                      for key in part[0]}
+    return out
 
 
 @pytest.fixture(scope="module")
 def draws() -> dict[tuple[str, str], dict[str, np.ndarray]]:
-    out = {(name, "practice"): _run(name, "practice", N_SEEDS) for name in SCENARIOS}
-    out[("4v4_no_practice_variation", "person")] = _run("4v4_no_practice_variation",
-                                                        "person", N_SEEDS)
-    out[("8v10_shock0.10", "person")] = _run("8v10_shock0.10", "person", 60)
-    return out
+    return _run([*((name, "practice", N_SEEDS) for name in SCENARIOS),
+                 ("4v4_no_practice_variation", "person", N_SEEDS),
+                 ("8v10_shock0.10", "person", 60)])
 
 
 def _coverage(a: np.ndarray, truth: float) -> float:

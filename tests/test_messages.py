@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import html
 import re
-from pathlib import Path
 
 import pytest
 
 from kbz_eval.report import messages
 from kbz_eval.report.messages import CATALOGUE, localise, number, sentences, untranslated
-
-REPO = Path(__file__).resolve().parents[1]
-OPEN_DATA = (REPO / ".." / "shared" / "data").resolve()
 
 #: English function words that no Dutch sentence of the report may hold ("is" and "of"
 #: are Dutch words too, "er is", "Garwood of Clopper–Pearson", so they are left out;
@@ -144,44 +140,13 @@ def test_a_template_with_an_unknown_dutch_placeholder_is_refused():
 
 
 # ------------------------------------------------------- (b) the Dutch sample report
-def _config(folder: Path, sample: Path) -> Path:
-    text = (REPO / "kbz.toml").read_text(encoding="utf-8")
-    text = text.replace('"data/sample/', f'"{sample.as_posix()}/')
-    text = re.sub(r'language = "en"', 'language = "nl"', text)
-    text = re.sub(r"bootstrap_replicates = \d+", "bootstrap_replicates = 199", text)
-    text = re.sub(r'open_data_folder = "[^"]*"',
-                  f'open_data_folder = "{OPEN_DATA.as_posix()}"', text)
-    path = folder / "kbz_nl.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 @pytest.fixture(scope="module")
-def nl_report(tmp_path_factory):
-    """The Dutch sample report, with every section's texts as the pipeline wrote them
-    before localising (recorded on the way)."""
-    from kbz_eval.report import html as html_report
-    from kbz_eval.report import pipeline, run_report
-    from kbz_eval.synth import write_sample
-
-    sample = tmp_path_factory.mktemp("sample") / "sample"
-    write_sample(sample)
-    work = tmp_path_factory.mktemp("report")
-    texts: list[str] = []
-    original = pipeline.localise
-
-    def recording(text: str, language: str) -> str:
-        texts.append(text)
-        return original(text, language)
-
-    mp = pytest.MonkeyPatch()
-    mp.setattr(pipeline, "localise", recording)
-    try:
-        out = run_report(_config(work, sample), work / "out", progress=False)
-    finally:
-        mp.undo()
-    page = (out / "report.html").read_text(encoding="utf-8")
-    assert html_report  # the sections are rendered by it
+def nl_report(shared_report_nl):
+    """The Dutch sample report (kbz.toml, 199 replicates, the open data when they are
+    here; built once for the run), with every section's texts as the pipeline wrote
+    them before localising (recorded on the way)."""
+    texts = shared_report_nl.recorded()["texts"]
+    page = (shared_report_nl.folder / "report.html").read_text(encoding="utf-8")
     return texts, page
 
 

@@ -18,7 +18,7 @@ from kbz_eval.errors import SpecificationError
 from kbz_eval.report import practice_pages as pp
 from kbz_eval.report import run_report
 from kbz_eval.report.config import load_config
-from kbz_eval.synth import load_sample, write_sample
+from kbz_eval.synth import load_sample
 
 THRESHOLD = 10
 #: A practice made tiny by keeping this many of its persons (fewer than THRESHOLD).
@@ -70,16 +70,15 @@ def _ids_in(text: str, ids: list[str]) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("sample") / "sample"
-    write_sample(folder)
-    return folder
+def sample(shared_sample) -> Path:
+    return shared_sample
 
 
 @pytest.fixture(scope="module")
-def report(sample, tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("report")
-    return run_report(_config(work, sample), work / "out", progress=False)
+def report(shared_report_en_plain) -> Path:
+    """The sample report of kbz.toml (claims, practices and IVM scores among its
+    inputs; threshold 10), built once for the run: its practice pages."""
+    return shared_report_en_plain.folder
 
 
 @pytest.fixture(scope="module")
@@ -376,9 +375,11 @@ def test_no_number_resting_on_a_tiny_practice_reaches_any_page(tiny):
 
 
 # --------------------------------------------------------------------------- runs
-def test_practice_option_writes_only_that_page(report, sample, tmp_path):
-    out = run_report(_config(tmp_path, sample), tmp_path / "one", progress=False,
-                     practice="OV05")
+def test_practice_option_writes_only_that_page(report, shared_report_en_plain, tmp_path):
+    # the configuration of the full report
+    config = tmp_path / shared_report_en_plain.config.name
+    config.write_bytes(shared_report_en_plain.config.read_bytes())
+    out = run_report(config, tmp_path / "one", progress=False, practice="OV05")
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert files == ["manifest.json", "practices/OV05.html"]
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))

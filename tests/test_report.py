@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import sample_config
 
 from kbz_eval.errors import DataValidationError
 from kbz_eval.report import run_report
-from kbz_eval.synth import write_sample
 
 REPO = Path(__file__).resolve().parents[1]
 TEXT_SUFFIXES = {".csv", ".html", ".svg", ".json"}
@@ -24,16 +24,10 @@ TEXT_SUFFIXES = {".csv", ".html", ".svg", ".json"}
 
 def _config(folder: Path, sample: Path, *, language: str = "en", replicates: int = 199,
             threshold: int = 10, workers: int | None = None) -> Path:
-    text = (REPO / "kbz.toml").read_text(encoding="utf-8")
-    text = text.replace('"data/sample/', f'"{sample.as_posix()}/')
-    text = re.sub(r'language = "en"', f'language = "{language}"', text)
-    text = re.sub(r"bootstrap_replicates = \d+", f"bootstrap_replicates = {replicates}", text)
-    text = re.sub(r"suppression_threshold = \d+", f"suppression_threshold = {threshold}", text)
-    if workers is not None:
-        text = text.replace("[report]\n", f"[report]\nworkers = {workers}\n", 1)
-    path = folder / f"kbz_{language}_{threshold}.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    """kbz.toml on ``sample``; its open-data folder (``../shared/data``) is not beside
+    the temporary folder, so the open-data section is skipped."""
+    return sample_config(folder, sample, language=language, replicates=replicates,
+                         threshold=threshold, workers=workers)
 
 
 def _hashes(folder: Path) -> dict[str, str]:
@@ -44,16 +38,22 @@ def _hashes(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("sample") / "sample"
-    write_sample(folder)
-    return folder
+def sample(shared_sample) -> Path:
+    return shared_sample
 
 
 @pytest.fixture(scope="module")
-def report(sample, tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("report")
-    return run_report(_config(work, sample), work / "out", progress=False)
+def report(shared_report_en_plain) -> Path:
+    """The sample report of ``_config(folder, sample)`` (the configuration of the
+    session's shared report), built once for the run."""
+    return shared_report_en_plain.folder
+
+
+def test_the_shared_report_has_the_configuration_of_this_file(shared_report_en_plain,
+                                                               tmp_path):
+    mine = _config(tmp_path, shared_report_en_plain.sample)
+    assert mine.read_text(encoding="utf-8") == shared_report_en_plain.config.read_text(
+        encoding="utf-8")
 
 
 def test_report_has_every_part(report):
@@ -167,8 +167,9 @@ def test_no_published_cell_rests_on_fewer_than_threshold_persons(report):
 
 def test_small_cells_read_too_few_observations_in_dutch(sample, tmp_path):
     # a threshold of 60 hides some per-practice and per-specialism cells
-    out = run_report(_config(tmp_path, sample, language="nl", threshold=60),
-                     tmp_path / "nl", progress=False)
+    # (no interval is read here: 99 replicates do)
+    out = run_report(_config(tmp_path, sample, language="nl", threshold=60,
+                             replicates=99), tmp_path / "nl", progress=False)
     text = _all_text(out)
     assert "onvoldoende waarnemingen" in text
     page = (out / "report.html").read_text(encoding="utf-8")
@@ -313,8 +314,8 @@ def test_section_headlines_pass_the_suppression(sample, tmp_path):
     threshold of 60 the CVG headline (measurements of 50 and 20 patients) is withheld."""
     import kbz_eval as kbz
 
-    out = run_report(_config(tmp_path, sample, threshold=60), tmp_path / "en60",
-                     progress=False)
+    out = run_report(_config(tmp_path, sample, threshold=60, replicates=99),
+                     tmp_path / "en60", progress=False)
     page = (out / "report.html").read_text(encoding="utf-8")
     cvg = kbz.read(sample / "cvg.csv", table="cvg")
     raw = kbz.cvg_trajectory(cvg).headline()

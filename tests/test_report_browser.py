@@ -13,9 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from kbz_eval.report import run_report
-from kbz_eval.synth import write_sample
-
 REPO = Path(__file__).resolve().parents[1]
 ARTEFACTS = REPO / "reports" / "test-artefacts"
 
@@ -33,21 +30,10 @@ def _browser_paths() -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def html_report(tmp_path_factory) -> Path:
-    sample = tmp_path_factory.mktemp("sample") / "sample"
-    write_sample(sample)
-    text = (REPO / "kbz.toml").read_text(encoding="utf-8")
-    text = text.replace('"data/sample/', f'"{sample.as_posix()}/')
-    text = text.replace("bootstrap_replicates = 999", "bootstrap_replicates = 99")
-    from conftest import shared_data_dir
-
-    data = shared_data_dir()
-    if data is not None:  # the open-data section is part of the page when the data exist
-        text = text.replace('open_data_folder = "../shared/data"',
-                            f'open_data_folder = "{data.resolve().as_posix()}"')
-    cfg = tmp_path_factory.mktemp("cfg") / "kbz.toml"
-    cfg.write_text(text, encoding="utf-8")
-    return run_report(cfg, tmp_path_factory.mktemp("out") / "report", progress=False)
+def html_report(shared_report_en) -> Path:
+    """The English sample report (kbz.toml, 199 replicates; the open-data section is
+    part of the page when the data exist), built once for the run."""
+    return shared_report_en.folder
 
 
 def _browser():

@@ -17,7 +17,7 @@ from kbz_eval.errors import StatisticalWarning
 from kbz_eval.estimators.bacon import bacon_decomposition
 from kbz_eval.estimators.staggered import staggered_did
 from kbz_eval.report import run_report
-from kbz_eval.synth import load_sample, write_sample
+from kbz_eval.synth import load_sample
 from kbz_eval.tables import insured_years
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,16 +40,15 @@ def _config(folder: Path, sample: Path, *, threshold: int = 10) -> Path:
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("sample") / "sample"
-    write_sample(folder)
-    return folder
+def sample(shared_sample) -> Path:
+    return shared_sample
 
 
 @pytest.fixture(scope="module")
-def report(sample, tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("report")
-    return run_report(_config(work, sample), work / "out", progress=False)
+def report(shared_report_en_plain) -> Path:
+    """The English sample report (kbz.toml, 199 replicates, threshold 10, no open data),
+    built once for the run."""
+    return shared_report_en_plain.folder
 
 
 def _cells_by_hand() -> pd.DataFrame:

@@ -9,7 +9,6 @@ bytes every time. Every sheet and column of the sample report must have a label.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -22,49 +21,22 @@ from kbz_eval.disclosure import SUPPRESSED_LABEL
 from kbz_eval.report import labels
 from kbz_eval.report.labels import label, missing_labels, unit
 from kbz_eval.report.workbook import MAX_SHEET_NAME, sheet_names, write_workbook
-from kbz_eval.synth import write_sample
 
-REPO = Path(__file__).resolve().parents[1]
 LANGUAGES = ("nl", "en")
 
 
-def _config(folder: Path, sample: Path, language: str) -> Path:
-    text = (REPO / "kbz.toml").read_text(encoding="utf-8")
-    text = text.replace('"data/sample/', f'"{sample.as_posix()}/')
-    text = re.sub(r'language = "en"', f'language = "{language}"', text)
-    text = re.sub(r"bootstrap_replicates = \d+", "bootstrap_replicates = 199", text)
-    shared = shared_data_dir()
-    if shared is not None:  # the open-data sheets join the report when the data are here
-        text = re.sub(r'open_data_folder = "[^"]*"',
-                      f'open_data_folder = "{shared.resolve().as_posix()}"', text)
-    path = folder / f"kbz_{language}.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory) -> dict[str, dict]:
-    """Per language: the report folder and the tables and about rows it wrote."""
-    import kbz_eval.report.pipeline as pipeline
-    from kbz_eval.report import run_report
-
-    base = tmp_path_factory.mktemp("workbook")
-    sample = base / "sample"
-    write_sample(sample)
+def reports(shared_report_nl, shared_report_en) -> dict[str, dict]:
+    """Per language: the report folder and the tables and about rows it wrote (the
+    sample report of kbz.toml with 199 replicates and the open data when they are
+    here, built once for the run; its tables captured on their way to the workbook
+    writer)."""
     out: dict[str, dict] = {}
-    real = pipeline.write_workbook
-    for language in LANGUAGES:
-        seen: dict = {}
-
-        def capture(path, tables, about, seen=seen, **kwargs):
-            seen.update(tables=dict(tables), about=list(about))
-            return real(path, tables, about=about, **kwargs)
-
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(pipeline, "write_workbook", capture)
-            folder = run_report(_config(base, sample, language), base / f"report_{language}",
-                                progress=False)
-        out[language] = {"folder": folder, **seen}
+    for language, shared in zip(LANGUAGES, (shared_report_nl, shared_report_en),
+                                strict=True):
+        seen = shared.recorded()
+        out[language] = {"folder": shared.folder, "tables": seen["tables"],
+                         "about": seen["about"]}
     return out
 
 

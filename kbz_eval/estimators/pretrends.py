@@ -67,6 +67,7 @@ How this differs from the R ``HonestDiD`` package (as documented in its README, 
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -224,8 +225,8 @@ def event_study(result: Any, data: pd.DataFrame) -> EventStudy:
                         estimation=options["estimation"],
                         base_period=options["base_period"])
     agg = sg._aggregate(gt, panel)
-    table = agg.tables["dynamic"]
-    att = table["att"].to_numpy(float)
+    table = agg.tables["dynamic"]  # one numpy array per column
+    att = np.asarray(table["att"], dtype=float)
     mine = result.tables["dynamic"]
     if len(mine) != len(att) or not np.allclose(
             att, mine["att"].to_numpy(float), rtol=0, atol=_MATCH_TOL, equal_nan=True):
@@ -241,7 +242,7 @@ def event_study(result: Any, data: pd.DataFrame) -> EventStudy:
     # influence on it is not zero (units of the cohorts that enter that event time)
     treated = (panel.g > 0)[:, None] & (influence != 0)
     treated_clusters = (cluster_sums(treated.astype(float), panel.cluster) > 0).sum(axis=0)
-    times = table["event_time"].to_numpy(float)
+    times = np.asarray(table["event_time"], dtype=float)
     keep = np.diag(vcov) > 0
     if s["base_period"] == "universal":
         keep &= times != -1
@@ -304,6 +305,19 @@ PretrendTest = Literal["sup_t", "wald"]
 _SUP_T_DRAWS = 200_000
 
 
+@functools.lru_cache(maxsize=4)
+def _standard_normal_draws(k: int) -> tuple[np.ndarray, ...]:
+    """The fixed-seed ``(_SUP_T_DRAWS, k)`` standard normal draws of :func:`_sup_t_p_value`,
+    in chunks of 50,000 rows (read-only; drawn once per ``k``, the same for every call)."""
+    rng = np.random.default_rng(20140151)
+    chunks = []
+    for start in range(0, _SUP_T_DRAWS, 50_000):
+        z = rng.standard_normal((min(50_000, _SUP_T_DRAWS - start), k))
+        z.setflags(write=False)
+        chunks.append(z)
+    return tuple(chunks)
+
+
 def _sup_t_p_value(z_max: float, corr: np.ndarray) -> float:
     """``P(max_k |Z_k| >= z_max)`` for ``Z ~ N(0, corr)``, by fixed-seed Monte Carlo
     (exact for one coefficient)."""
@@ -311,10 +325,9 @@ def _sup_t_p_value(z_max: float, corr: np.ndarray) -> float:
         return float(2 * stats.norm.sf(z_max))
     vals, vecs = np.linalg.eigh(corr)
     root = vecs * np.sqrt(np.clip(vals, 0, None))
-    rng = np.random.default_rng(20140151)
     hits = 0
-    for start in range(0, _SUP_T_DRAWS, 50_000):
-        z = rng.standard_normal((min(50_000, _SUP_T_DRAWS - start), len(corr))) @ root.T
+    for draws in _standard_normal_draws(len(corr)):
+        z = draws @ root.T
         hits += int((np.abs(z).max(axis=1) >= z_max).sum())
     return hits / _SUP_T_DRAWS
 

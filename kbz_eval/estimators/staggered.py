@@ -361,7 +361,9 @@ def _prepare(data: pd.DataFrame, roles: dict[str, Hashable], cov_list: list,
     units = pd.Index(df[u].unique())
     n = len(units)
     y = df[roles["outcome"]].to_numpy(float).reshape(n, len(times))
-    gvec = df.groupby(u, sort=True)[g].first().reindex(units).to_numpy(float)
+    # sorted by unit and balanced: a unit's first row is every len(times)-th row (and
+    # its first treatment period is the same in all its rows, checked above)
+    gvec = df[g].to_numpy(float)[::len(times)]
     gvec = np.where(gvec > times[-1] + anticipation, 0.0, gvec)
     x = np.ones((len(times), n, 1 + len(cov_list)))
     for j, col in enumerate(cov_list):
@@ -508,9 +510,21 @@ def _dr_panel(dy: np.ndarray, d: np.ndarray, x: np.ndarray, iw: np.ndarray
 _TWO_BY_TWO = {"reg": _or_panel, "ipw": _ipw_panel, "dr": _dr_panel}
 
 
+#: A table under construction: one numpy array per column (made into a DataFrame once,
+#: by :func:`_final_table`; building and widening DataFrames per step costs more than the
+#: estimation itself on panels of ~100 units).
+_Columns = dict[str, np.ndarray]
+
+
+def _columns(records: list[dict[str, Any]]) -> _Columns:
+    """Records with the same keys as one array per column (the dtypes
+    ``pd.DataFrame(records)`` would give: float, int64, bool)."""
+    return {key: np.array([r[key] for r in records]) for key in records[0]}
+
+
 @dataclass
 class _GroupTime:
-    rows: pd.DataFrame  # group, time, event_time, base_time, post, att, n_*
+    rows: _Columns  # group, time, event_time, base_time, post, att, n_*
     influence: np.ndarray  # (n, K), scaled so that se = sqrt(sum psi^2) / n
 
 
@@ -563,9 +577,9 @@ def _group_time(panel: _Panel, *, control: str, anticipation: int, estimation: s
             rows.append({**row, "att": att, "n_treated": int(treated.sum()),
                          "n_control": int(comparison.sum())})
             columns.append(psi)
-    frame = pd.DataFrame(rows)
-    frame["n_units"] = frame["n_treated"] + frame["n_control"]
-    return _GroupTime(rows=frame, influence=np.column_stack(columns))
+    table = _columns(rows)
+    table["n_units"] = table["n_treated"] + table["n_control"]
+    return _GroupTime(rows=table, influence=np.column_stack(columns))
 
 
 # --------------------------------------------------------------------------- aggregation
@@ -582,7 +596,7 @@ def _weight_influence(keep: np.ndarray, groups: np.ndarray, gvec: np.ndarray,
 
 def _combine(gt: _GroupTime, keep: np.ndarray, weights: np.ndarray,
              wif: np.ndarray | None) -> tuple[float, np.ndarray]:
-    att = gt.rows["att"].to_numpy()
+    att = gt.rows["att"]
     est = float(att[keep] @ weights)
     inf = gt.influence[:, keep] @ weights
     if wif is not None:
@@ -592,7 +606,7 @@ def _combine(gt: _GroupTime, keep: np.ndarray, weights: np.ndarray,
 
 @dataclass
 class _Aggregates:
-    tables: dict[str, pd.DataFrame]
+    tables: dict[str, _Columns]
     influence: dict[str, np.ndarray]  # table -> (n, rows)
     overall: dict[str, tuple[float, np.ndarray, int]]  # name -> estimate, inf, n_treated
 
@@ -600,15 +614,15 @@ class _Aggregates:
 def _aggregate(gt: _GroupTime, panel: _Panel) -> _Aggregates:
     gvec = panel.g
     rows = gt.rows
-    groups = rows["group"].to_numpy()
-    time = rows["time"].to_numpy()
-    event = rows["event_time"].to_numpy()
+    groups = rows["group"]
+    time = rows["time"]
+    event = rows["event_time"]
     size = {g: int((gvec == g).sum()) for g in panel.cohorts}
     unit_w = panel.weights
     share_of = {g: float(np.mean(unit_w * (gvec == g))) for g in panel.cohorts}
     pg = np.array([share_of[g] for g in groups])
     post = groups <= time
-    tables: dict[str, pd.DataFrame] = {}
+    tables: dict[str, _Columns] = {}
     influence: dict[str, np.ndarray] = {}
     overall: dict[str, tuple[float, np.ndarray, int]] = {}
 
@@ -644,20 +658,19 @@ def _aggregate(gt: _GroupTime, panel: _Panel) -> _Aggregates:
             infs.append(f)
             out_rows.append({key: v, "att": e, "n_treated": treated_units(keep),
                              "n_cohorts": int(len(np.unique(groups[keep])))})
-        table = pd.DataFrame(out_rows)
+        table = _columns(out_rows)
         inf_mat = np.column_stack(infs)
         ests_arr = np.array(ests)
         if name == "group":
             share = np.array([share_of[g] for g in table["group"]])
-            wif = _weight_influence(np.arange(len(share)), table["group"].to_numpy(),
-                                    gvec, share, unit_w)
+            wif = _weight_influence(np.arange(len(share)), table["group"], gvec, share,
+                                    unit_w)
             w = share / share.sum()
             o_est = float(ests_arr @ w)
             o_inf = inf_mat @ w + wif @ ests_arr
             o_n = treated_units(post)
         else:
-            sel = table[key].to_numpy() >= 0 if name == "dynamic" else np.ones(len(table),
-                                                                                 bool)
+            sel = table[key] >= 0 if name == "dynamic" else np.ones(len(ests_arr), bool)
             o_est = float(ests_arr[sel].mean())
             o_inf = inf_mat[:, sel].mean(axis=1)
             o_n = treated_units(post)
@@ -670,9 +683,9 @@ def _aggregate(gt: _GroupTime, panel: _Panel) -> _Aggregates:
 
 
 # --------------------------------------------------------------------------- inference
-def _inference(table: pd.DataFrame, inf: np.ndarray, panel: _Panel, *, alpha: float,
-               bootstrap: bool, n_boot: int, seed: int | None) -> tuple[pd.DataFrame, float]:
-    """Add ``se``, bands and p-values to ``table``; return it and the critical value."""
+def _inference(table: _Columns, inf: np.ndarray, panel: _Panel, *, alpha: float,
+               bootstrap: bool, n_boot: int, seed: int | None) -> tuple[_Columns, float]:
+    """``table`` with ``se``, bands and p-values added, and the critical value."""
     n = len(panel.g)
     sums = cluster_sums(inf, panel.cluster)
     se = analytic_se(sums, n)
@@ -682,15 +695,10 @@ def _inference(table: pd.DataFrame, inf: np.ndarray, panel: _Panel, *, alpha: fl
     if bootstrap:
         draws = multiplier_draws(sums, n, n_boot=n_boot, seed=seed)
         crit = sup_t_critical(draws, se, alpha)
-    att = table["att"].to_numpy()
-    out = table.copy()
-    out["se"] = se
-    out["ci_lower"] = att - crit * se
-    out["ci_upper"] = att + crit * se
-    out["pointwise_lower"] = att - z * se
-    out["pointwise_upper"] = att + z * se
-    out["p_value"] = 2 * stats.norm.sf(np.abs(att / se))
-    return out, float(crit)
+    att = table["att"]
+    return {**table, "se": se, "ci_lower": att - crit * se, "ci_upper": att + crit * se,
+            "pointwise_lower": att - z * se, "pointwise_upper": att + z * se,
+            "p_value": 2 * stats.norm.sf(np.abs(att / se))}, float(crit)
 
 
 def _method_text(*, roles: dict[str, Hashable], cov_list: list, options: dict[str, Any],
@@ -728,12 +736,17 @@ def _method_text(*, roles: dict[str, Hashable], cov_list: list, options: dict[st
     )
 
 
-def _integer_periods(table: pd.DataFrame) -> pd.DataFrame:
-    """Period columns as integers when every period is a whole number (years)."""
-    for col in ("group", "time", "event_time", "base_time"):
-        if col in table and np.all(np.mod(table[col].to_numpy(float), 1) == 0):
-            table[col] = table[col].astype("int64")
-    return table
+def _final_table(table: _Columns, order: list[str]) -> pd.DataFrame:
+    """The DataFrame of ``table``'s columns ``order``; period columns as integers when
+    every period is a whole number (years)."""
+    out = {}
+    for col in order:
+        values = table[col]
+        if (col in ("group", "time", "event_time", "base_time")
+                and np.all(np.mod(values.astype(float), 1) == 0)):
+            values = values.astype("int64")
+        out[col] = values
+    return pd.DataFrame(out)
 
 
 # --------------------------------------------------------------------------- front door
@@ -904,21 +917,19 @@ def staggered_did(
     agg = _aggregate(gt, panel)
     infer = {"alpha": options["alpha"], "bootstrap": options["bootstrap"],
              "n_boot": options["n_boot"], "seed": options["seed"]}
-    tables: dict[str, pd.DataFrame] = {}
+    columns: dict[str, _Columns] = {}
     crit: dict[str, float] = {}
-    tables["att_gt"], crit["att_gt"] = _inference(gt.rows, gt.influence, panel, **infer)
+    columns["att_gt"], crit["att_gt"] = _inference(gt.rows, gt.influence, panel, **infer)
     for name in ("dynamic", "group", "calendar"):
-        tables[name], crit[name] = _inference(agg.tables[name], agg.influence[name],
-                                              panel, **infer)
+        columns[name], crit[name] = _inference(agg.tables[name], agg.influence[name],
+                                               panel, **infer)
     overall_names = ["simple", "group", "dynamic", "calendar"]
-    overall = pd.DataFrame({"aggregation": overall_names,
-                            "att": [agg.overall[k][0] for k in overall_names],
-                            "n_treated": [agg.overall[k][2] for k in overall_names]})
     o_inf = np.column_stack([agg.overall[k][1] for k in overall_names])
-    overall, _ = _inference(overall, o_inf, panel, **{**infer, "bootstrap": False})
-    overall = overall.drop(columns=["pointwise_lower", "pointwise_upper"])
-    tables["simple"] = overall.iloc[[0]].drop(columns="aggregation").reset_index(drop=True)
-    tables["overall"] = overall
+    o_cols, _ = _inference({"att": np.array([agg.overall[k][0] for k in overall_names]),
+                            "n_treated": np.array([agg.overall[k][2] for k in overall_names])},
+                           o_inf, panel, **{**infer, "bootstrap": False})
+    o_order = ["att", "n_treated", "se", "ci_lower", "ci_upper", "p_value"]
+    overall = pd.DataFrame({"aggregation": overall_names, **{c: o_cols[c] for c in o_order}})
     order = {
         "att_gt": ["group", "time", "event_time", "base_time", "post", "att", "se",
                    "ci_lower", "ci_upper", "pointwise_lower", "pointwise_upper",
@@ -930,14 +941,15 @@ def staggered_did(
         "calendar": ["time", "att", "se", "ci_lower", "ci_upper", "pointwise_lower",
                      "pointwise_upper", "p_value", "n_treated", "n_cohorts"],
     }
-    for name, cols in order.items():
-        tables[name] = _integer_periods(tables[name][cols].reset_index(drop=True))
+    tables = {name: _final_table(columns[name], cols) for name, cols in order.items()}
+    tables["simple"] = pd.DataFrame({c: o_cols[c][:1] for c in o_order})
+    tables["overall"] = overall
     estimates = tidy_frame([
-        {"term": f"att_{row.aggregation}", "estimate": row.att, "std_error": row.se,
-         "ci_lower": row.ci_lower, "ci_upper": row.ci_upper, "p_value": row.p_value,
-         "n": len(panel.g), "n_treated_units": row.n_treated,
-         "aggregation": row.aggregation}
-        for row in overall.itertuples()
+        {"term": f"att_{name}", "estimate": o_cols["att"][i], "std_error": o_cols["se"][i],
+         "ci_lower": o_cols["ci_lower"][i], "ci_upper": o_cols["ci_upper"][i],
+         "p_value": o_cols["p_value"][i], "n": len(panel.g),
+         "n_treated_units": o_cols["n_treated"][i], "aggregation": name}
+        for i, name in enumerate(overall_names)
     ])
     settings = {
         **{k: v for k, v in roles.items()}, "covariates": cov_list, **options,

@@ -23,6 +23,7 @@ import pandas as pd
 
 from kbz_eval.plotting import GROUP_STYLE, get_ax
 from kbz_eval.plotting.funnel import CURVES, curve_style
+from kbz_eval.plotting.spc import PEER_STYLE
 from kbz_eval.plotting.words import check_language, group_style, say
 
 #: The practice of the page (its label: "this practice" in the page's language).
@@ -32,12 +33,6 @@ OWN_STYLE = {"color": "#e67e22", "edgecolor": "black"}
 _GROUP_DEFAULT = {"color": "#7f8c8d", "marker": "^"}
 #: Funnel curves of the page (series name -> style): those of the report's funnel.
 CURVE_STYLE = CURVES
-#: The peers' lines of a trend chart (their labels:
-#: :func:`kbz_eval.plotting.spc.peer_label`).
-PEER_STYLE = {
-    "kbz_peers": {"color": "#c0392b", "marker": "o"},
-    "control_peers": {"color": "#2c3e50", "marker": "s"},
-}
 
 #: Dutch of the page figures' texts (English template -> Dutch template), including
 #: the labels :mod:`kbz_eval.report.practice_pages` adds to them.

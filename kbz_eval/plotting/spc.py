@@ -25,8 +25,9 @@ VARIATION_STYLE = {
     "special_cause_neutral_low": {"color": "#361475"},
 }
 _COMMON = "#7b7d7d"
-#: The peers' lines (the legend label: :func:`peer_label`).
-_PEER_STYLE = {
+#: The peers' lines (the legend label: :func:`peer_label`); the practice pages' trend
+#: charts draw their peers with the same style.
+PEER_STYLE = {
     "kbz_peers": {"color": "#c0392b", "marker": "o"},
     "control_peers": {"color": "#2c3e50", "marker": "s"},
 }
@@ -195,7 +196,7 @@ def plot_practice_trends(result: Any, ax: Any = None, *, practice: str | None = 
     draw_chart(ax, x, own.reset_index(drop=True),
                label=say("practice {practice}", language, practice=practice),
                language=language)
-    for series, style in _PEER_STYLE.items():
+    for series, style in PEER_STYLE.items():
         sub = data[data["series"] == series].sort_values("year")
         if len(sub):
             ax.plot(sub["year"].to_numpy(dtype=float), sub["value"].to_numpy(dtype=float),
@@ -213,5 +214,5 @@ def plot_practice_trends(result: Any, ax: Any = None, *, practice: str | None = 
     return ax
 
 
-__all__ = ["VARIATION_STYLE", "draw_chart", "peer_label", "plot_practice_trends",
+__all__ = ["PEER_STYLE", "VARIATION_STYLE", "draw_chart", "peer_label", "plot_practice_trends",
            "plot_xmr", "variation_label", "x_positions"]

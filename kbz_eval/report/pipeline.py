@@ -473,7 +473,8 @@ def _build_report(cfg: ReportConfig, work: Path, progress: Progress,
     if pages_possible(tables):
         progress.step(f"practice pages ({len(tables['practices'])} practices)")
         pages = write_practice_pages(tables, cfg, work, synthetic=synthetic,
-                                     report_link="../report.html", computed=results)
+                                     report_link="../report.html", computed=results,
+                                     pool=pool)
 
     _finish_figures(sections, saver, cfg, work)
     quality = quality_frame(rows)

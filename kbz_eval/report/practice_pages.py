@@ -30,9 +30,11 @@ import base64
 import hashlib
 import html
 import io
+import pickle
 import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -970,9 +972,63 @@ def _own_layer(frame: pd.DataFrame, res: PracticeResults) -> pd.DataFrame:
 
 def _png(fig: Any) -> str:
     """The figure as base64 PNG, byte-identical for the same figure (no metadata)."""
+    import matplotlib as mpl
+
+    from kbz_eval.report.figures import _RC
+
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=PAGE_DPI, metadata={"Software": None})
+    with mpl.rc_context(_RC):
+        fig.savefig(buf, format="png", dpi=PAGE_DPI, metadata={"Software": None})
     return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _png_pickled(blob: bytes) -> str:
+    """Worker side of :class:`PageImages`: unpickle a figure and encode it."""
+    return _png(pickle.loads(blob))
+
+
+class PageImages:
+    """Encodes the pages' whole-figure PNGs, in a worker pool when one is given.
+
+    With a pool, :meth:`png` hands the drawn figure (pickled) to a worker and returns
+    a placeholder; :meth:`resolve` puts the encoded images in a page's HTML. The
+    result is byte-identical to encoding in this process.
+
+    Parameters
+    ----------
+    pool
+        A :func:`kbz_eval.report.figures.worker_pool`, or ``None`` to encode at once.
+    """
+
+    _PREFIX = "data:image/png;base64,"
+
+    def __init__(self, pool: ProcessPoolExecutor | None = None) -> None:
+        self.pool = pool
+        self._pending: dict[str, tuple[bytes, Future[str]]] = {}
+        self._count = 0
+
+    def png(self, fig: Any) -> str:
+        """Base64 PNG of ``fig`` (or its placeholder until :meth:`resolve`)."""
+        if self.pool is None:
+            return _png(fig)
+        token = f"kbz-eval-pending-image-{self._count}"
+        self._count += 1
+        blob = pickle.dumps(fig)
+        self._pending[token] = (blob, self.pool.submit(_png_pickled, blob))
+        return token
+
+    def resolve(self, page_html: str) -> str:
+        """``page_html`` with every placeholder replaced by its encoded PNG (waits for
+        the workers). An image a worker could not encode (a worker that died, say) is
+        encoded here from the same pickled figure, so the bytes are the same."""
+        for token, (blob, future) in list(self._pending.items()):
+            marked = self._PREFIX + token + "'"
+            if marked not in page_html:
+                continue
+            image = future.result() if future.exception() is None else _png_pickled(blob)
+            page_html = page_html.replace(marked, self._PREFIX + image + "'", 1)
+            del self._pending[token]
+        return page_html
 
 
 def _layers(cache: dict[str, _Layers], key: str, make: Callable[[], Any]) -> _Layers:
@@ -1067,7 +1123,8 @@ def _funnel_part(res: PracticeResults, practice: str, page: PracticePage,
 
 
 def _trends_part(res: PracticeResults, practice: str, page: PracticePage,
-                 t: dict[str, str], cache: dict[str, _Layers]) -> list[str]:
+                 t: dict[str, str], cache: dict[str, _Layers],
+                 images: PageImages | None = None) -> list[str]:
     from kbz_eval.plotting.practice_page import plot_practice_trend
 
     body = [f"<h2 id='trends'>{html.escape(t['trends_title'])}</h2>"]
@@ -1102,7 +1159,8 @@ def _trends_part(res: PracticeResults, practice: str, page: PracticePage,
                 labels.append(lab)
     fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False, fontsize=7)
     page.sentences["trends"] = [*sentences, t["trend_note"]]
-    body.append(_figure(_png(fig), t["trends_alt"].format(p=practice)))
+    image = _png(fig) if images is None else images.png(fig)
+    body.append(_figure(image, t["trends_alt"].format(p=practice)))
     body += _paragraphs(page.sentences["trends"])
     cols = ["series", "indicator", "year", "value", "centre", "lower", "upper",
             "special_cause", "variation", "n_persons"]
@@ -1188,7 +1246,8 @@ def _ivm_part(res: PracticeResults, practice: str, page: PracticePage,
 
 def build_page(res: PracticeResults, practice: str, *, title: str, synthetic: bool,
                links: Mapping[str, str] | None = None,
-               cache: dict[str, Any] | None = None) -> PracticePage:
+               cache: dict[str, Any] | None = None,
+               images: PageImages | None = None) -> PracticePage:
     """One practice's page from the suppressed practice results.
 
     Parameters
@@ -1207,6 +1266,10 @@ def build_page(res: PracticeResults, practice: str, *, title: str, synthetic: bo
     cache
         The figure layers shared by the pages of one run (pass the same dict to every
         call): the layer that is the same on every page is then drawn once.
+    images
+        Encodes the trend charts (in worker processes when it has a pool); the page's
+        HTML then holds placeholders until ``images.resolve(page.html)``. Default:
+        encoded at once.
 
     Returns
     -------
@@ -1233,8 +1296,11 @@ def build_page(res: PracticeResults, practice: str, *, title: str, synthetic: bo
     from kbz_eval.report.figures import _RC
 
     with mpl.rc_context(_RC):  # the report's figure style, for every figure of the page
-        for part in (_funnel_part, _trends_part, _ranking_part, _ivm_part):
-            body += part(res, practice, page, t, {} if cache is None else cache)
+        layers = {} if cache is None else cache
+        body += _funnel_part(res, practice, page, t, layers)
+        body += _trends_part(res, practice, page, t, layers, images)
+        body += _ranking_part(res, practice, page, t, layers)
+        body += _ivm_part(res, practice, page, t, layers)
     body.append(f"<p><small>{html.escape(t['suppression'].format(n=res.threshold))}"
                 "</small></p>")
     page.html = html_report.document(title=f"{heading} — {title}", language=res.language,
@@ -1278,7 +1344,8 @@ def render_index(res: PracticeResults, *, title: str, synthetic: bool,
 def write_practice_pages(tables: Mapping[str, pd.DataFrame], cfg: ReportConfig,
                          folder: Path, *, practice: str | None = None,
                          synthetic: bool = False, report_link: str | None = None,
-                         computed: Mapping[str, Result] | None = None) -> dict[str, Any]:
+                         computed: Mapping[str, Result] | None = None,
+                         pool: ProcessPoolExecutor | None = None) -> dict[str, Any]:
     """Compute the practice results once and write the pages into ``folder/practices``.
 
     Parameters
@@ -1300,6 +1367,10 @@ def write_practice_pages(tables: Mapping[str, pd.DataFrame], cfg: ReportConfig,
     computed
         The report's suppressed results by analysis key, reused by the pages (see
         :func:`compute_practice_results`).
+    pool
+        Worker processes (:func:`kbz_eval.report.figures.worker_pool`) that encode the
+        trend charts while the next pages are drawn; the pages are byte-identical to
+        those written without.
 
     Returns
     -------
@@ -1325,10 +1396,11 @@ def write_practice_pages(tables: Mapping[str, pd.DataFrame], cfg: ReportConfig,
             links["report"] = report_link
     pages: dict[str, str] = {}
     cache: dict[str, Any] = {}
-    for pid in wanted:
-        page = build_page(res, pid, title=cfg.title, synthetic=synthetic, links=links,
-                          cache=cache)
-        (out / page.filename).write_text(page.html, encoding="utf-8")
+    images = PageImages(pool)
+    built = [build_page(res, pid, title=cfg.title, synthetic=synthetic, links=links,
+                        cache=cache, images=images) for pid in wanted]
+    for pid, page in zip(wanted, built, strict=True):
+        (out / page.filename).write_text(images.resolve(page.html), encoding="utf-8")
         pages[pid] = f"{FOLDER}/{page.filename}"
     if practice is None:
         (out / INDEX_FILE).write_text(
@@ -1340,7 +1412,8 @@ def write_practice_pages(tables: Mapping[str, pd.DataFrame], cfg: ReportConfig,
             "not_computed": dict(sorted(res.problems.items()))}
 
 
-__all__ = ["FOLDER", "INDEX_FILE", "OWN_INDICATOR_CELLS", "PAGE_INPUTS", "PracticePage",
+__all__ = ["FOLDER", "INDEX_FILE", "OWN_INDICATOR_CELLS", "PAGE_INPUTS", "PageImages",
+           "PracticePage",
            "PracticeResults", "build_page", "check_practice", "compute_practice_results",
            "funnel_data", "indicator_data", "page_filenames", "pages_possible",
            "ranking_data", "render_index", "write_practice_pages"]
