@@ -1124,7 +1124,7 @@ def _funnel_part(res: PracticeResults, practice: str, page: PracticePage,
 
 def _trends_part(res: PracticeResults, practice: str, page: PracticePage,
                  t: dict[str, str], cache: dict[str, _Layers],
-                 images: PageImages | None = None) -> list[str]:
+                 images: PageImages) -> list[str]:
     from kbz_eval.plotting.practice_page import plot_practice_trend
 
     body = [f"<h2 id='trends'>{html.escape(t['trends_title'])}</h2>"]
@@ -1159,8 +1159,7 @@ def _trends_part(res: PracticeResults, practice: str, page: PracticePage,
                 labels.append(lab)
     fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False, fontsize=7)
     page.sentences["trends"] = [*sentences, t["trend_note"]]
-    image = _png(fig) if images is None else images.png(fig)
-    body.append(_figure(image, t["trends_alt"].format(p=practice)))
+    body.append(_figure(images.png(fig), t["trends_alt"].format(p=practice)))
     body += _paragraphs(page.sentences["trends"])
     cols = ["series", "indicator", "year", "value", "centre", "lower", "upper",
             "special_cause", "variation", "n_persons"]
@@ -1298,7 +1297,8 @@ def build_page(res: PracticeResults, practice: str, *, title: str, synthetic: bo
     with mpl.rc_context(_RC):  # the report's figure style, for every figure of the page
         layers = {} if cache is None else cache
         body += _funnel_part(res, practice, page, t, layers)
-        body += _trends_part(res, practice, page, t, layers, images)
+        body += _trends_part(res, practice, page, t, layers,
+                             PageImages() if images is None else images)
         body += _ranking_part(res, practice, page, t, layers)
         body += _ivm_part(res, practice, page, t, layers)
     body.append(f"<p><small>{html.escape(t['suppression'].format(n=res.threshold))}"
