@@ -1,8 +1,9 @@
-"""The practice pages' trend charts encoded in worker processes: the same bytes as in
-one process, and an image a worker could not encode is still written."""
+"""The practice pages built in worker processes: the same bytes as in one process,
+whatever the number of workers, and pages a worker could not build are still written."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import warnings
 from concurrent.futures import Executor, Future
@@ -53,26 +54,57 @@ def _write(tables, cfg, folder: Path, pool) -> dict:
         return pp.write_practice_pages(tables, cfg, folder, synthetic=True, pool=pool)
 
 
-def test_pages_from_workers_are_byte_identical_to_one_process(setting, tmp_path):
+@pytest.fixture(scope="module")
+def alone(setting, tmp_path_factory):
+    """The pages written in one process: what every other way must give."""
     tables, cfg = setting
-    alone = _write(tables, cfg, tmp_path / "alone", None)
-    pool = worker_pool(2)
-    try:
-        pooled = _write(tables, cfg, tmp_path / "pooled", pool)
+    folder = tmp_path_factory.mktemp("alone")
+    record = _write(tables, cfg, folder, None)
+    hashes = _hashes(folder)
+    assert len(hashes) == 13 and record["pages"]
+    return record, hashes
+
+
+def test_pages_from_workers_are_byte_identical_to_one_process(setting, alone, tmp_path):
+    tables, cfg = setting
+    pool = worker_pool(3)
+    try:  # three runs of four practices
+        pooled = _write(tables, dataclasses.replace(cfg, workers=3), tmp_path, pool)
     finally:
         pool.shutdown()
-    assert alone == pooled
-    a, b = _hashes(tmp_path / "alone"), _hashes(tmp_path / "pooled")
-    assert len(a) == 13 and a == b
-    for page in (tmp_path / "pooled" / pp.FOLDER).glob("*.html"):
-        assert "kbz-eval-pending-image" not in page.read_text(encoding="utf-8")
+    assert pooled == alone[0]
+    assert _hashes(tmp_path) == alone[1]
 
 
-def test_an_image_a_worker_failed_is_encoded_here(setting, tmp_path):
+def test_pages_a_worker_failed_are_built_here(setting, alone, tmp_path):
     tables, cfg = setting
-    alone = _write(tables, cfg, tmp_path / "alone", None)
     failing = _FailingWorkers()
-    _write(tables, cfg, tmp_path / "failed", failing)
-    assert failing.jobs == 12  # every page's trend chart went to the "workers"
-    assert _hashes(tmp_path / "alone") == _hashes(tmp_path / "failed")
-    assert alone["pages"]
+    failed = _write(tables, dataclasses.replace(cfg, workers=2), tmp_path, failing)
+    assert failing.jobs == 2  # both runs of pages went to the "workers"
+    assert failed == alone[0]
+    assert _hashes(tmp_path) == alone[1]
+
+
+def test_a_partial_failure_mixes_worker_and_local_pages(setting, alone, tmp_path):
+    """One run of pages from a real worker, the other built here: still the same."""
+    tables, cfg = setting
+    pool = worker_pool(2)
+
+    class _SecondFails(Executor):
+        jobs = 0
+
+        def submit(self, fn, /, *args, **kwargs) -> Future:
+            self.jobs += 1
+            if self.jobs == 2:
+                future: Future = Future()
+                future.set_exception(RuntimeError("worker died"))
+                return future
+            return pool.submit(fn, *args, **kwargs)
+
+    try:
+        mixed = _write(tables, dataclasses.replace(cfg, workers=2), tmp_path,
+                       _SecondFails())
+    finally:
+        pool.shutdown()
+    assert mixed == alone[0]
+    assert _hashes(tmp_path) == alone[1]

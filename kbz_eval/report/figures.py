@@ -100,6 +100,11 @@ def save_figure(fig: Any, stem: Path) -> list[Path]:
     fit_labels(fig)
     with mpl.rc_context(_RC):
         fig.savefig(paths[0], dpi=PNG_DPI, metadata={"Software": None})
+        # the layout found for the PNG holds for the SVG (positions are fractions of
+        # the figure): fix it instead of solving it again
+        engine = fig.get_layout_engine()
+        if engine is not None and engine.adjust_compatible is False:
+            fig.set_layout_engine("none")
         fig.savefig(paths[1], metadata={"Date": None, "Creator": None})
     return paths
 
@@ -109,14 +114,35 @@ def _save_pickled(blob: bytes, stem: str) -> None:
     save_figure(pickle.loads(blob), Path(stem))
 
 
+#: Thread counts of the numeric libraries, set to 1 in the report's worker processes
+#: (they already run side by side) unless the user set them.
+_ONE_THREAD = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def worker_pool(workers: int) -> ProcessPoolExecutor | None:
     """A pool of ``workers`` fresh processes (spawned: no engine threads are forked),
-    or ``None`` when ``workers`` is 1 (everything runs in the calling process)."""
+    or ``None`` when ``workers`` is 1 (everything runs in the calling process).
+
+    Every worker is started at once, so its imports overlap with the reading of the
+    inputs, each with one thread per numeric library (the workers are the parallelism;
+    threads on top of them only compete for the same cores) unless the environment
+    already sets those thread counts.
+    """
     if workers <= 1:
         return None
+    import os
     from multiprocessing import get_context
 
-    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+    unset = [name for name in _ONE_THREAD if name not in os.environ]
+    os.environ.update({name: "1" for name in unset})
+    try:  # a spawned worker starts on a submit that finds no idle worker
+        for _ in range(workers):
+            pool.submit(int)
+    finally:
+        for name in unset:
+            del os.environ[name]
+    return pool
 
 
 class FigureSaver:

@@ -20,7 +20,7 @@ import copy
 import dataclasses
 import re
 import warnings
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from kbz_eval.report.practice_pages import (
     PAGE_INPUTS,
     check_practice,
     pages_possible,
+    start_practice_pages,
     write_practice_pages,
 )
 from kbz_eval.report.progress import Progress
@@ -222,6 +223,28 @@ def _protected(result: Result, frames: dict[str, pd.DataFrame], cfg: ReportConfi
     return kept, masks, undeclared
 
 
+class _SuppressedPlotData:
+    """The ``plot_data`` method of a suppressed copy of a result: the default view is
+    the one protected with the result's other tables; any other view is protected
+    again with them. An object rather than a closure, so the copy can be pickled (an
+    analysis run in a worker process returns it)."""
+
+    def __init__(self, result: Result, frames: dict[str, pd.DataFrame],
+                 hidden: pd.DataFrame | None, cfg: ReportConfig) -> None:
+        self.result, self.frames, self.hidden, self.cfg = result, frames, hidden, cfg
+
+    def __call__(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
+        specs = declarations(self.result)
+        if "plot_data" not in specs or self.hidden is None:
+            raise KeyError("plot data without a disclosure declaration")
+        if not args and not kwargs:  # the default view: already protected
+            return self.hidden.copy()
+        again = {**self.frames, "plot_data": self.result.plot_data(*args, **kwargs)}
+        kept, masks, _ = _protected(self.result, again, self.cfg)
+        return disclosure.apply_mask(kept["plot_data"], masks["plot_data"],
+                                     specs["plot_data"])
+
+
 def _suppressed_result(result: Result, cfg: ReportConfig
                        ) -> tuple[Result, dict[str, pd.DataFrame], pd.DataFrame, list[str]]:
     """A copy of ``result`` whose small cells are missing (for drawing and sentences),
@@ -247,18 +270,8 @@ def _suppressed_result(result: Result, cfg: ReportConfig
         tidy = result.tidy().iloc[0:0]
     drawn.estimates = tidy
     drawn.tables = {k: v for k, v in hidden.items() if k not in ("tidy", "plot_data")}
-
-    def suppressed_plot_data(*args: Any, **kwargs: Any) -> pd.DataFrame:
-        if "plot_data" not in specs:
-            raise KeyError("plot data without a disclosure declaration")
-        if not args and not kwargs:  # the default view: already protected above
-            return hidden["plot_data"].copy()
-        again = {**frames, "plot_data": result.plot_data(*args, **kwargs)}
-        kept2, masks2, _ = _protected(result, again, cfg)
-        return disclosure.apply_mask(kept2["plot_data"], masks2["plot_data"],
-                                     specs["plot_data"])
-
-    drawn.plot_data = suppressed_plot_data  # type: ignore[method-assign]
+    drawn.plot_data = _SuppressedPlotData(  # type: ignore[method-assign]
+        result, frames, hidden.get("plot_data"), cfg)
     if "plot_data" in kept:
         plot_data = disclosure.publishable(hidden["plot_data"], masks["plot_data"],
                                            specs["plot_data"], language=cfg.language)
@@ -289,6 +302,43 @@ def _run_analysis(spec: Analysis, tables: dict[str, pd.DataFrame], cfg: ReportCo
     return drawn, section, published
 
 
+#: Inputs that never go to a worker process: the claims, which can be large.
+_STAYS_HERE = frozenset({"person_years", *ENGINE_TABLES})
+
+
+def _analysis_job(spec_key: str, tables: dict[str, pd.DataFrame], cfg: ReportConfig,
+                  work: str) -> tuple[Result, html_report.Section, dict[str, pd.DataFrame]]:
+    """Worker side of :func:`_submit_analyses`: run and publish one analysis (its figure
+    saved here, in the worker)."""
+    spec = next(s for s in ANALYSES if s.key == spec_key)
+    return _run_analysis(spec, tables, cfg, Path(work), FigureSaver(None))
+
+
+def _submit_analyses(pool: ProcessPoolExecutor | None, specs: list[Analysis],
+                     tables: dict[str, pd.DataFrame], cfg: ReportConfig, work: Path
+                     ) -> dict[str, Future[Any]]:
+    """Hand the analyses of small inputs (the surveys, the indicators; never the claims)
+    to ``pool``, each with only the tables it reads, while this process runs the claims
+    analyses. Their results, tables and figures are the same wherever they run."""
+    if pool is None:
+        return {}
+    return {spec.key: pool.submit(_analysis_job, spec.key,
+                                  {n: tables[n] for n in spec.needs}, cfg, str(work))
+            for spec in specs if not _STAYS_HERE.intersection(spec.needs)}
+
+
+def _collect_analysis(future: Future[Any], spec: Analysis, tables: dict[str, pd.DataFrame],
+                      cfg: ReportConfig, work: Path, saver: FigureSaver
+                      ) -> tuple[Result, html_report.Section, dict[str, pd.DataFrame]]:
+    """The outcome of an analysis handed to a worker; if the worker failed for any
+    reason, the analysis runs again here, so a genuine error is raised as it would be
+    without workers and a lost worker costs time, not the section."""
+    try:
+        return future.result()
+    except Exception:  # noqa: BLE001 - rerun here: the same error, or the outcome
+        return _run_analysis(spec, tables, cfg, work, saver)
+
+
 def _headline(drawn: Result, cfg: ReportConfig) -> str:
     """The section's headline sentence, written from the suppressed copy of the result.
 
@@ -309,9 +359,9 @@ def _publish(key: str, title: str, result: Result, messages: list[str], cfg: Rep
              work: Path, saver: FigureSaver
              ) -> tuple[html_report.Section, dict[str, pd.DataFrame], Result]:
     """Draw one result's figure (handed to ``saver``), write its plot data and tables;
-    return its HTML section (its image is filled in by :func:`_finish_figures`), the
-    published tables and the small-cell-suppressed copy of the result (the overview
-    reads only that copy)."""
+    return its HTML section (its texts not yet localised, see :func:`_localised`; its
+    image is filled in by :func:`_finish_figures`), the published tables and the
+    small-cell-suppressed copy of the result (the overview reads only that copy)."""
     from kbz_eval.report.figures import new_figure
 
     drawn, published, plot_data, withheld = _suppressed_result(result, cfg)
@@ -332,15 +382,24 @@ def _publish(key: str, title: str, result: Result, messages: list[str], cfg: Rep
     section = html_report.Section(
         title=title,
         key=key,
-        paragraphs=[localise(_headline(drawn, cfg), cfg.language)],
+        paragraphs=[_headline(drawn, cfg)],
         tables=[html_report.display(published["tidy"], cfg.language, headers=True,
                                     table="tidy")] if "tidy" in published
         else [],
-        method=localise(result.method, cfg.language),
-        warnings=[localise(m, cfg.language) for m in messages],
+        method=result.method,
+        warnings=messages,
         table_files=[f"tables/{key}__tidy.csv"] if "tidy" in published else [],
     )
     return section, published, drawn
+
+
+def _localised(section: html_report.Section, language: str) -> html_report.Section:
+    """``section`` with its sentences, method and warnings in ``language``. Done in the
+    pipeline's own process for every section, also those published by a worker."""
+    return dataclasses.replace(
+        section, paragraphs=[localise(t, language) for t in section.paragraphs],
+        method=localise(section.method, language),
+        warnings=[localise(m, language) for m in section.warnings])
 
 
 _FIGURE_WITHHELD = ("Figure withheld: it would show cells resting on fewer than "
@@ -432,14 +491,23 @@ def _build_report(cfg: ReportConfig, work: Path, progress: Progress,
     notes: list[str] = []
     sections: list[html_report.Section] = []
     sheets: dict[str, pd.DataFrame] = {}
-    for spec in ANALYSES:
-        if not all(n in tables for n in spec.needs):
-            continue
-        progress.step(spec.key)
-        result, section, published = _run_analysis(spec, tables, cfg, work, saver)
+    ready = [spec for spec in ANALYSES if all(n in tables for n in spec.needs)]
+    elsewhere = _submit_analyses(pool, ready, tables, cfg, work)
+    ran: dict[str, tuple[Result, html_report.Section, dict[str, pd.DataFrame]]] = {}
+    for spec in ready:
+        if spec.key not in elsewhere:
+            progress.step(spec.key)
+            ran[spec.key] = _run_analysis(spec, tables, cfg, work, saver)
+    for spec in ready:
+        if spec.key in elsewhere:
+            progress.step(spec.key)
+            ran[spec.key] = _collect_analysis(elsewhere[spec.key], spec, tables, cfg, work,
+                                              saver)
+    for spec in ready:  # in report order, wherever each ran
+        result, section, published = ran[spec.key]
         results[spec.key] = result
         section.aim = spec.aim
-        sections.append(section)
+        sections.append(_localised(section, cfg.language))
         for name, frame in published.items():
             sheets[f"{spec.key}.{name}"] = frame
 
@@ -455,7 +523,7 @@ def _build_report(cfg: ReportConfig, work: Path, progress: Progress,
                                                      sorted(set(result.warnings)), cfg, work,
                                                      saver)
                 section.aim = OPEN_DATA_AIMS.get(key, 3)
-                sections.append(section)
+                sections.append(_localised(section, cfg.language))
                 results[f"open_data_{key}"] = drawn
                 for name, frame in published.items():
                     sheets[f"open_data_{key}.{name}"] = frame
@@ -469,12 +537,12 @@ def _build_report(cfg: ReportConfig, work: Path, progress: Progress,
                                   f"not found in {folder.name}/ (see kbz.open_data.download)",
                                   cfg.language))
 
-    pages = None
+    pending = None
     if pages_possible(tables):
         progress.step(f"practice pages ({len(tables['practices'])} practices)")
-        pages = write_practice_pages(tables, cfg, work, synthetic=synthetic,
-                                     report_link="../report.html", computed=results,
-                                     pool=pool)
+        pending = start_practice_pages(tables, cfg, work, synthetic=synthetic,
+                                       report_link="../report.html", computed=results,
+                                       pool=pool)
 
     _finish_figures(sections, saver, cfg, work)
     quality = quality_frame(rows)
@@ -490,11 +558,12 @@ def _build_report(cfg: ReportConfig, work: Path, progress: Progress,
             quality=html_report.display(quality, cfg.language, headers=True,
                                         table="data_quality"),
             threshold=cfg.suppression_threshold, notes=notes,
-            practice_index=pages["index"] if pages else None,
+            practice_index=pending.index if pending is not None else None,
             facts=_facts(cfg, synthetic, tables),
         ),
         encoding="utf-8",
     )
+    pages = pending.finish() if pending is not None else None  # built meanwhile
     manifest = _manifest(cfg, work, open_inputs, synthetic)
     manifest["disclosure"] = _disclosure_record(results, sheets, cfg)
     manifest["analyses"] = sorted(results)

@@ -30,7 +30,6 @@ import base64
 import hashlib
 import html
 import io
-import pickle
 import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -429,15 +428,24 @@ def _trend_plot_data(result: Result, drawn: Result, cfg: ReportConfig) -> None:
     kept, masks, _ = _protected(result, frames, cfg)
     spec = declarations(result)["plot_data"]
     hidden = disclosure.apply_mask(kept["plot_data"], masks["plot_data"], spec)
+    drawn.plot_data = _TrendViews(  # type: ignore[method-assign]
+        hidden, s["practices"][0], s["indicators"][0])
 
-    def plot_data(practice: str | None = None, indicator: str | None = None
-                  ) -> pd.DataFrame:
-        practice = s["practices"][0] if practice is None else practice
-        indicator = s["indicators"][0] if indicator is None else indicator
-        at = (hidden["practice"] == practice) & (hidden["indicator"] == indicator)
-        return hidden.loc[at].reset_index(drop=True)
 
-    drawn.plot_data = plot_data  # type: ignore[method-assign]
+class _TrendViews:
+    """``plot_data(practice=, indicator=)`` of the suppressed trends: one view of the
+    figure data protected in one pass. An object rather than a closure, so the practice
+    results can be pickled (the pages are built in worker processes)."""
+
+    def __init__(self, hidden: pd.DataFrame, practice: str, indicator: str) -> None:
+        self.hidden, self.practice, self.indicator = hidden, practice, indicator
+
+    def __call__(self, practice: str | None = None, indicator: str | None = None
+                 ) -> pd.DataFrame:
+        practice = self.practice if practice is None else practice
+        indicator = self.indicator if indicator is None else indicator
+        at = (self.hidden["practice"] == practice) & (self.hidden["indicator"] == indicator)
+        return self.hidden.loc[at].reset_index(drop=True)
 
 
 def _own_indicator(tables: Mapping[str, pd.DataFrame], persons: pd.DataFrame,
@@ -982,55 +990,6 @@ def _png(fig: Any) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _png_pickled(blob: bytes) -> str:
-    """Worker side of :class:`PageImages`: unpickle a figure and encode it."""
-    return _png(pickle.loads(blob))
-
-
-class PageImages:
-    """Encodes the pages' whole-figure PNGs, in a worker pool when one is given.
-
-    With a pool, :meth:`png` hands the drawn figure (pickled) to a worker and returns
-    a placeholder; :meth:`resolve` puts the encoded images in a page's HTML. The
-    result is byte-identical to encoding in this process.
-
-    Parameters
-    ----------
-    pool
-        A :func:`kbz_eval.report.figures.worker_pool`, or ``None`` to encode at once.
-    """
-
-    _PREFIX = "data:image/png;base64,"
-
-    def __init__(self, pool: ProcessPoolExecutor | None = None) -> None:
-        self.pool = pool
-        self._pending: dict[str, tuple[bytes, Future[str]]] = {}
-        self._count = 0
-
-    def png(self, fig: Any) -> str:
-        """Base64 PNG of ``fig`` (or its placeholder until :meth:`resolve`)."""
-        if self.pool is None:
-            return _png(fig)
-        token = f"kbz-eval-pending-image-{self._count}"
-        self._count += 1
-        blob = pickle.dumps(fig)
-        self._pending[token] = (blob, self.pool.submit(_png_pickled, blob))
-        return token
-
-    def resolve(self, page_html: str) -> str:
-        """``page_html`` with every placeholder replaced by its encoded PNG (waits for
-        the workers). An image a worker could not encode (a worker that died, say) is
-        encoded here from the same pickled figure, so the bytes are the same."""
-        for token, (blob, future) in list(self._pending.items()):
-            marked = self._PREFIX + token + "'"
-            if marked not in page_html:
-                continue
-            image = future.result() if future.exception() is None else _png_pickled(blob)
-            page_html = page_html.replace(marked, self._PREFIX + image + "'", 1)
-            del self._pending[token]
-        return page_html
-
-
 def _layers(cache: dict[str, _Layers], key: str, make: Callable[[], Any]) -> _Layers:
     """The shared layer ``key`` of this run's pages, drawn by ``make()`` the first time
     (``make`` returns the figure)."""
@@ -1124,7 +1083,7 @@ def _funnel_part(res: PracticeResults, practice: str, page: PracticePage,
 
 def _trends_part(res: PracticeResults, practice: str, page: PracticePage,
                  t: dict[str, str], cache: dict[str, _Layers],
-                 images: PageImages) -> list[str]:
+                 ) -> list[str]:
     from kbz_eval.plotting.practice_page import plot_practice_trend
 
     body = [f"<h2 id='trends'>{html.escape(t['trends_title'])}</h2>"]
@@ -1159,7 +1118,7 @@ def _trends_part(res: PracticeResults, practice: str, page: PracticePage,
                 labels.append(lab)
     fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False, fontsize=7)
     page.sentences["trends"] = [*sentences, t["trend_note"]]
-    body.append(_figure(images.png(fig), t["trends_alt"].format(p=practice)))
+    body.append(_figure(_png(fig), t["trends_alt"].format(p=practice)))
     body += _paragraphs(page.sentences["trends"])
     cols = ["series", "indicator", "year", "value", "centre", "lower", "upper",
             "special_cause", "variation", "n_persons"]
@@ -1245,8 +1204,7 @@ def _ivm_part(res: PracticeResults, practice: str, page: PracticePage,
 
 def build_page(res: PracticeResults, practice: str, *, title: str, synthetic: bool,
                links: Mapping[str, str] | None = None,
-               cache: dict[str, Any] | None = None,
-               images: PageImages | None = None) -> PracticePage:
+               cache: dict[str, Any] | None = None) -> PracticePage:
     """One practice's page from the suppressed practice results.
 
     Parameters
@@ -1265,10 +1223,6 @@ def build_page(res: PracticeResults, practice: str, *, title: str, synthetic: bo
     cache
         The figure layers shared by the pages of one run (pass the same dict to every
         call): the layer that is the same on every page is then drawn once.
-    images
-        Encodes the trend charts (in worker processes when it has a pool); the page's
-        HTML then holds placeholders until ``images.resolve(page.html)``. Default:
-        encoded at once.
 
     Returns
     -------
@@ -1297,8 +1251,7 @@ def build_page(res: PracticeResults, practice: str, *, title: str, synthetic: bo
     with mpl.rc_context(_RC):  # the report's figure style, for every figure of the page
         layers = {} if cache is None else cache
         body += _funnel_part(res, practice, page, t, layers)
-        body += _trends_part(res, practice, page, t, layers,
-                             PageImages() if images is None else images)
+        body += _trends_part(res, practice, page, t, layers)
         body += _ranking_part(res, practice, page, t, layers)
         body += _ivm_part(res, practice, page, t, layers)
     body.append(f"<p><small>{html.escape(t['suppression'].format(n=res.threshold))}"
@@ -1341,6 +1294,96 @@ def render_index(res: PracticeResults, *, title: str, synthetic: bool,
                                 language=res.language, body=body)
 
 
+def _build_pages(res: PracticeResults, practices: Sequence[str], title: str,
+                 synthetic: bool, links: Mapping[str, str]) -> list[PracticePage]:
+    """The pages of ``practices``, sharing one layer cache (also the worker side of
+    :class:`PendingPages`)."""
+    cache: dict[str, Any] = {}
+    return [build_page(res, pid, title=title, synthetic=synthetic, links=links,
+                       cache=cache) for pid in practices]
+
+
+class PendingPages:
+    """The practice pages of a report, being built: started by
+    :func:`start_practice_pages`, written by :meth:`finish`.
+
+    With a worker pool the pages are built in the workers, in as many runs of
+    consecutive practices as the report has workers, while the caller goes on (the
+    report writes its workbook and ``report.html`` meanwhile). A run a worker could not
+    finish is built here. The pages are byte-identical wherever they are built.
+
+    Attributes
+    ----------
+    index
+        ``practices/index.html`` relative to the report folder, or ``None`` when only
+        one practice's page is written.
+    """
+
+    def __init__(self, res: PracticeResults, wanted: list[str], cfg: ReportConfig,
+                 out: Path, *, whole: bool, synthetic: bool, report_link: str | None,
+                 pool: ProcessPoolExecutor | None) -> None:
+        self.res, self.wanted, self.cfg, self.out = res, wanted, cfg, out
+        self.whole, self.synthetic, self.report_link = whole, synthetic, report_link
+        self.index = f"{FOLDER}/{INDEX_FILE}" if whole else None
+        self.links: dict[str, str] = {}
+        if whole:
+            self.links["all_pages"] = INDEX_FILE
+            if report_link:
+                self.links["report"] = report_link
+        self._runs: list[tuple[list[str], Future[list[PracticePage]]]] = []
+        parts = min(max(cfg.workers, 1), len(wanted))
+        if pool is not None and parts > 1:
+            for run in np.array_split(np.arange(len(wanted)), parts):
+                ids = [wanted[i] for i in run]
+                self._runs.append((ids, pool.submit(_build_pages, res, ids, cfg.title,
+                                                    synthetic, self.links)))
+
+    def finish(self) -> dict[str, Any]:
+        """Wait for the pages, write them (and the index) and return what was written,
+        for ``manifest.json``: ``folder``, ``pages`` (practice id -> file), ``index``,
+        ``label_others``, ``not_computed`` (part -> reason), ``year``."""
+        if self._runs:
+            built: list[PracticePage] = []
+            for ids, future in self._runs:
+                if future.exception() is None:
+                    built += future.result()
+                else:  # a worker lost: the same pages, built here
+                    built += _build_pages(self.res, ids, self.cfg.title, self.synthetic,
+                                          self.links)
+        else:
+            built = _build_pages(self.res, self.wanted, self.cfg.title, self.synthetic,
+                                 self.links)
+        pages: dict[str, str] = {}
+        for pid, page in zip(self.wanted, built, strict=True):
+            (self.out / page.filename).write_text(page.html, encoding="utf-8")
+            pages[pid] = f"{FOLDER}/{page.filename}"
+        if self.whole:
+            (self.out / INDEX_FILE).write_text(
+                render_index(self.res, title=self.cfg.title, synthetic=self.synthetic,
+                             report_link=self.report_link), encoding="utf-8")
+        return {"folder": FOLDER, "pages": pages, "index": self.index,
+                "label_others": self.res.label_others, "year": self.res.year,
+                "not_computed": dict(sorted(self.res.problems.items()))}
+
+
+def start_practice_pages(tables: Mapping[str, pd.DataFrame], cfg: ReportConfig,
+                         folder: Path, *, practice: str | None = None,
+                         synthetic: bool = False, report_link: str | None = None,
+                         computed: Mapping[str, Result] | None = None,
+                         pool: ProcessPoolExecutor | None = None) -> PendingPages:
+    """Compute the practice results once and start building the pages (in ``pool``
+    when given); :meth:`PendingPages.finish` writes them. The parameters are those of
+    :func:`write_practice_pages`."""
+    if practice is not None:
+        check_practice(practice, tables["practices"])
+    res = compute_practice_results(tables, cfg, computed=computed)
+    out = folder / FOLDER
+    out.mkdir(parents=True, exist_ok=True)
+    wanted = [practice] if practice is not None else list(res.practices["practice_id"])
+    return PendingPages(res, wanted, cfg, out, whole=practice is None, synthetic=synthetic,
+                        report_link=report_link, pool=pool)
+
+
 def write_practice_pages(tables: Mapping[str, pd.DataFrame], cfg: ReportConfig,
                          folder: Path, *, practice: str | None = None,
                          synthetic: bool = False, report_link: str | None = None,
@@ -1368,52 +1411,28 @@ def write_practice_pages(tables: Mapping[str, pd.DataFrame], cfg: ReportConfig,
         The report's suppressed results by analysis key, reused by the pages (see
         :func:`compute_practice_results`).
     pool
-        Worker processes (:func:`kbz_eval.report.figures.worker_pool`) that encode the
-        trend charts while the next pages are drawn; the pages are byte-identical to
-        those written without.
+        Worker processes (:func:`kbz_eval.report.figures.worker_pool`) that build the
+        pages (see :class:`PendingPages`); the pages are byte-identical to those
+        written without.
 
     Returns
     -------
     dict
         What was written, for ``manifest.json``: ``folder``, ``pages`` (practice id ->
-        file), ``label_others``, ``not_computed`` (part -> reason), ``year``.
+        file), ``index``, ``label_others``, ``not_computed`` (part -> reason), ``year``.
 
     Raises
     ------
     SpecificationError
         When ``practice`` is not a practice id of the practices table.
     """
-    if practice is not None:
-        check_practice(practice, tables["practices"])
-    res = compute_practice_results(tables, cfg, computed=computed)
-    out = folder / FOLDER
-    out.mkdir(parents=True, exist_ok=True)
-    wanted = [practice] if practice is not None else list(res.practices["practice_id"])
-    links: dict[str, str] = {}
-    if practice is None:
-        links["all_pages"] = INDEX_FILE
-        if report_link:
-            links["report"] = report_link
-    pages: dict[str, str] = {}
-    cache: dict[str, Any] = {}
-    images = PageImages(pool)
-    built = [build_page(res, pid, title=cfg.title, synthetic=synthetic, links=links,
-                        cache=cache, images=images) for pid in wanted]
-    for pid, page in zip(wanted, built, strict=True):
-        (out / page.filename).write_text(images.resolve(page.html), encoding="utf-8")
-        pages[pid] = f"{FOLDER}/{page.filename}"
-    if practice is None:
-        (out / INDEX_FILE).write_text(
-            render_index(res, title=cfg.title, synthetic=synthetic,
-                         report_link=report_link), encoding="utf-8")
-    return {"folder": FOLDER, "pages": pages,
-            "index": None if practice is not None else f"{FOLDER}/{INDEX_FILE}",
-            "label_others": res.label_others, "year": res.year,
-            "not_computed": dict(sorted(res.problems.items()))}
+    return start_practice_pages(tables, cfg, folder, practice=practice, synthetic=synthetic,
+                                report_link=report_link, computed=computed,
+                                pool=pool).finish()
 
 
-__all__ = ["FOLDER", "INDEX_FILE", "OWN_INDICATOR_CELLS", "PAGE_INPUTS", "PageImages",
-           "PracticePage",
+__all__ = ["FOLDER", "INDEX_FILE", "OWN_INDICATOR_CELLS", "PAGE_INPUTS",
+           "PendingPages", "PracticePage",
            "PracticeResults", "build_page", "check_practice", "compute_practice_results",
            "funnel_data", "indicator_data", "page_filenames", "pages_possible",
-           "ranking_data", "render_index", "write_practice_pages"]
+           "ranking_data", "render_index", "start_practice_pages", "write_practice_pages"]
