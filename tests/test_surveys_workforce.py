@@ -305,7 +305,7 @@ def _shocked_survey(seed: int) -> tuple[pd.DataFrame, pd.DataFrame, float]:
                 v = (7 + level[p] + person + b * (wave - 1) + shock[p, wave - 1]
                      + rng.normal(0, 0.8))
                 rows.append((f"R{p:02d}{s:02d}", f"OV{p + 1:02d}", wave, "huisarts",
-                             float(np.clip(np.rint(v), 1, 10)), 7.0))
+                             min(max(float(np.rint(v)), 1.0), 10.0), 7.0))  # = np.clip
     wf = pd.DataFrame(rows, columns=["respondent_id", "practice_id", "wave", "role",
                                      "workload", "job_satisfaction"])
     return wf, practices, 2 * (slope["kbz"] - slope["control"])

@@ -79,7 +79,7 @@ class RandomInterceptFit:
 def fit_random_intercept(
     y: np.ndarray, design: np.ndarray, groups: np.ndarray, *, names: Sequence[str]
 ) -> RandomInterceptFit:
-    """Fit ``y = X beta + u_group + e`` by REML (statsmodels ``MixedLM``).
+    """Fit ``y = X beta + u_group + e`` by REML (the solution of statsmodels ``MixedLM``).
 
     Parameters
     ----------
@@ -99,19 +99,172 @@ def fit_random_intercept(
     Notes
     -----
     ``u_group ~ N(0, tau²)`` and ``e ~ N(0, sigma²)`` independent; REML estimates of
-    ``tau²`` and ``sigma²``; fixed effects by GLS given those, with the covariance
-    ``(X' V^-1 X)^-1``. Warnings from the optimiser are kept in ``messages`` rather than
-    shown, so the analysis can report them once.
+    ``tau²`` and ``sigma²``; fixed effects by GLS given those. With one variance
+    component the REML log-likelihood profiled over ``beta`` and ``sigma²`` depends on
+    the ratio ``gamma = tau² / sigma²`` alone, and every term is a sum over groups of
+    the group size ``m_g`` and the group sums of ``X`` and ``y`` (the cluster inverse
+    ``(I + gamma J)^-1 = I - gamma / (1 + gamma m_g) J``; Harville 1977), so the fit is
+    a root of the scalar score (``gamma = 0`` when the score is negative there: the
+    boundary). The covariance of the fixed effects is statsmodels' ``MixedLM`` one: the
+    inverse of the observed information of ``(beta, gamma)`` at the optimum, written
+    out for this model (:func:`_ri_hessian`), and the messages are the ones statsmodels
+    gives there (variance near the boundary, information not positive definite). Where
+    the score has no clean root, or a coarse grid finds a higher likelihood, the fit
+    falls back to statsmodels ``MixedLM`` itself (:func:`_fit_statsmodels`). Agreement
+    with ``MixedLM`` is tested in ``tests/test_surveys_mixed_model.py``.
     """
-    import statsmodels.api as sm
-
     y = np.asarray(y, dtype=float)
     x = np.asarray(design, dtype=float)
     g = np.asarray(groups)
+    codes, labels = pd.factorize(g)
+    fit = None
+    # every group a single row: tau² and sigma² are not separately identified (flat
+    # likelihood), and statsmodels' answer is where its optimiser starts
+    if (codes.min(initial=0) >= 0 and len(labels) < y.size and y.size > x.shape[1]
+            and np.all(np.isfinite(y))):
+        fit = _fit_profiled(y, x, codes, len(labels), names)
+    if fit is None:
+        fit = _fit_statsmodels(y, x, g, names)
+    return fit
+
+
+@dataclass
+class _RIProfile:
+    """The pieces of the profiled REML likelihood at one variance ratio ``gamma``."""
+
+    gamma: float
+    beta: np.ndarray
+    a: np.ndarray  # X' V0^-1 X, V0 = I + gamma Z Z'
+    rvir: float  # r' V0^-1 r
+    w: np.ndarray  # 1 / (1 + gamma m_g)
+    rs: np.ndarray  # residual sums per group
+    loglike: float
+    score: float
+
+
+class _RIModel:
+    """Sufficient statistics of a random-intercept model (group sums of X and y)."""
+
+    def __init__(self, y: np.ndarray, x: np.ndarray, codes: np.ndarray, n_groups: int):
+        self.y, self.x, self.codes = y, x, codes
+        self.n, self.p = x.shape
+        self.m = np.bincount(codes, minlength=n_groups).astype(float)
+        self.xs = np.zeros((n_groups, self.p))
+        np.add.at(self.xs, codes, x)
+        self.ys = np.bincount(codes, weights=y, minlength=n_groups)
+        self.xtx, self.xty = x.T @ x, x.T @ y
+
+    def at(self, gamma: float) -> _RIProfile:
+        w = 1.0 / (1.0 + gamma * self.m)
+        c = gamma * w
+        cxs = self.xs * c[:, None]
+        a = self.xtx - self.xs.T @ cxs
+        beta = np.linalg.solve(a, self.xty - cxs.T @ self.ys)
+        r = self.y - self.x @ beta
+        rs = np.bincount(self.codes, weights=r, minlength=self.m.size)
+        rvir = float(r @ r - c @ rs**2)
+        fac = self.n - self.p
+        logdet = np.linalg.slogdet(a)[1]
+        loglike = -0.5 * (fac * np.log(rvir) + np.log1p(gamma * self.m).sum() + logdet)
+        wxs = self.xs * w[:, None]
+        trace = float(np.sum(np.linalg.solve(a, wxs.T) * wxs.T))  # tr(A^-1 sum w² xs xs')
+        score = -0.5 * (-fac * float((w * rs) @ (w * rs)) / rvir + float(self.m @ w)
+                        - trace)
+        return _RIProfile(gamma, beta, a, rvir, w, rs, float(loglike), score)
+
+
+def _ri_hessian(model: _RIModel, pr: _RIProfile) -> np.ndarray:
+    """statsmodels ``MixedLM.hessian`` for one random intercept, at the REML optimum.
+
+    The Hessian of the REML log-likelihood profiled over ``sigma²`` with respect to
+    ``(beta, gamma)``, ``gamma = tau² / sigma²`` (statsmodels' parameterisation), each
+    of its sums over groups evaluated with ``Z_g = 1``: ``Z' V0^-1 = w_g 1'``.
+    """
+    fac = model.n - model.p
+    w, rs, xs, m = pr.w, pr.rs, model.xs, model.m
+    scale = pr.rvir / fac
+    b = (w**2 * rs) @ xs
+    d = float(np.sum(2 * m * w**3 * rs**2))
+    bb = float(np.sum(w**2 * rs**2))
+    h_re = float(np.sum(m**2 * w**2)) / 2 - 0.5 * fac * (d / pr.rvir - bb**2 / pr.rvir**2)
+    xtax = (xs * (w**2)[:, None]).T @ xs
+    f = (xs * (2 * m * w**3)[:, None]).T @ xs
+    ql = np.linalg.solve(pr.a, xtax)
+    h_re += 0.5 * (float(np.sum(ql.T * ql)) - float(np.trace(np.linalg.solve(pr.a, f))))
+    p = model.p
+    hess = np.empty((p + 1, p + 1))
+    hess[:p, :p] = -pr.a / scale
+    hess[:p, p] = hess[p, :p] = -b / scale
+    hess[p, p] = h_re
+    return hess
+
+
+#: Variance ratios at which the profiled likelihood is checked against the root found
+#: (a higher value there sends the fit to statsmodels).
+_GAMMA_GRID = (0.0, 0.01, 0.1, 1.0, 10.0, 100.0)
+
+
+def _fit_profiled(y: np.ndarray, x: np.ndarray, codes: np.ndarray, n_groups: int,
+                  names: Sequence[str]) -> RandomInterceptFit | None:
+    """The REML fit by the scalar score; ``None`` when it is not clean (see caller):
+    no sign change of the score, a higher likelihood on :data:`_GAMMA_GRID`, a
+    singular matrix or any floating-point trouble."""
+    model = _RIModel(y, x, codes, n_groups)
+    try:
+        with np.errstate(divide="raise", over="raise", invalid="raise"):
+            return _solve_profiled(model, names)
+    except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+        return None
+
+
+def _solve_profiled(model: _RIModel, names: Sequence[str]) -> RandomInterceptFit | None:
+    """The root of the profiled score (or the boundary), the checks and the covariance."""
+    from scipy.optimize import brentq
+
+    at0 = model.at(0.0)
+    if not (np.isfinite(at0.score) and at0.rvir > 0):
+        return None
+    if at0.score <= 0:
+        best = at0  # the likelihood falls from gamma = 0: tau² = 0, the boundary
+    else:
+        hi = 1.0
+        while model.at(hi).score > 0:
+            hi *= 10.0
+            if hi > 1e8:
+                return None
+        gamma = brentq(lambda t: model.at(t).score, 0.0, hi, xtol=1e-14,
+                       rtol=4 * np.finfo(float).eps, maxiter=200)
+        best = model.at(gamma)
+    if any(model.at(t).loglike > best.loglike + 1e-8 for t in _GAMMA_GRID):
+        return None
+    hess = _ri_hessian(model, best)
+    pcov = np.linalg.inv(-hess)
+    p = model.p
+    scale = best.rvir / (model.n - p)
+    tau2 = best.gamma * scale
+    messages = []
+    if abs(tau2) < 0.01:  # statsmodels' rule and words
+        messages.append("The MLE may be on the boundary of the parameter space.")
+    if np.any(np.diag(hess) >= 0):
+        messages.append("The Hessian matrix at the estimated parameter values is not "
+                        "positive definite.")
+    return RandomInterceptFit(
+        params=best.beta, cov=pcov[:p, :p], names=list(names), group_var=float(tau2),
+        residual_var=float(scale), n_obs=int(model.n), n_groups=int(model.m.size),
+        converged=True, messages=sorted(messages),
+    )
+
+
+def _fit_statsmodels(y: np.ndarray, x: np.ndarray, g: np.ndarray,
+                     names: Sequence[str], **fit_kwargs: Any) -> RandomInterceptFit:
+    """The same model fitted by statsmodels ``MixedLM`` (REML): the fallback of
+    :func:`fit_random_intercept` and its outside reference in the tests."""
+    import statsmodels.api as sm
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = sm.MixedLM(y, x, groups=g)
-        fit = model.fit(reml=True)
+        fit = model.fit(reml=True, **fit_kwargs)
     messages = sorted({str(w.message).strip() for w in caught})
     p = x.shape[1]
     params = np.asarray(fit.fe_params, dtype=float)
@@ -586,7 +739,8 @@ def cvg_trajectory(cvg: pd.DataFrame, *, alpha: float = 0.05) -> CvgTrajectoryRe
 
     *Change* from measurement 1 to ``k`` is the fixed effect of measurement ``k`` in the
     linear mixed model ``cvg ~ C(measurement) + (1 | patient)`` fitted by REML
-    (statsmodels ``MixedLM``), with a Wald z interval from the model-based covariance.
+    (statsmodels ``MixedLM``'s solution, :func:`fit_random_intercept`), with a Wald z
+    interval from the model-based covariance.
     It uses every measurement of every patient and is unbiased when dropout depends on
     the marks observed before it (missing at random). The *completers* estimate, the
     mean paired difference among patients with every measurement (t interval), is the
@@ -684,8 +838,9 @@ def cvg_trajectory(cvg: pd.DataFrame, *, alpha: float = 0.05) -> CvgTrajectoryRe
 _TRAJECTORY_METHOD = (
     "Mean CVG per measurement over the patients measured then (t intervals; n shows "
     "the dropout). Change from measurement 1: fixed effect of measurement k in a "
-    "linear mixed model cvg ~ C(measurement) + (1 | patient), REML (statsmodels "
-    "MixedLM), Wald z intervals from the model-based covariance; it uses every "
+    "linear mixed model cvg ~ C(measurement) + (1 | patient), REML (profiled "
+    "likelihood; statsmodels MixedLM as fallback), Wald z intervals from the "
+    "model-based covariance; it uses every "
     "patient and is unbiased if dropout depends only on marks observed earlier "
     "(missing at random). Sensitivity check: mean paired change among completers "
     "(patients with every measurement), t interval. Responsiveness: standardised "

@@ -588,11 +588,13 @@ CATALOGUE: dict[str, str] = {
         "Gemiddelde CVG per meting over de patiënten die toen gemeten zijn "
         "(t-intervallen; n toont de uitval)",
     "Change from measurement 1: fixed effect of measurement k in a linear mixed model "
-    "cvg ~ C(measurement) + (1 | patient), REML (statsmodels MixedLM), Wald z intervals "
+    "cvg ~ C(measurement) + (1 | patient), REML (profiled likelihood; statsmodels MixedLM "
+    "as fallback), Wald z intervals "
     "from the model-based covariance; it uses every patient and is unbiased if dropout "
     "depends only on marks observed earlier (missing at random)":
         "Verandering sinds meting 1: vast effect van meting k in een lineair gemengd model "
-        "cvg ~ C(measurement) + (1 | patient), REML (statsmodels MixedLM), Wald-z-"
+        "cvg ~ C(measurement) + (1 | patient), REML (geprofileerde likelihood; "
+        "statsmodels MixedLM als terugval), Wald-z-"
         "intervallen uit de modelgebaseerde covariantie; het gebruikt elke patiënt en is "
         "zuiver als uitval alleen afhangt van eerder waargenomen cijfers (missing at "
         "random)",
@@ -692,11 +694,13 @@ CATALOGUE: dict[str, str] = {
         "Gemiddelden per meting (en locatie, functie, groep) over de respondenten die "
         "antwoordden, Student-t-intervallen (beschrijvend)",
     "Change from the first wave: fixed effect of the wave in a linear mixed model measure "
-    "~ C(wave) * group + (1 | respondent), REML (statsmodels MixedLM); random intercept per "
+    "~ C(wave) * group + (1 | respondent), REML (profiled likelihood; statsmodels MixedLM "
+    "as fallback); random intercept per "
     "respondent (repeated respondents)":
         "Verandering sinds de eerste meting: vast effect van de meting in een lineair "
-        "gemengd model measure ~ C(wave) * group + (1 | respondent), REML (statsmodels "
-        "MixedLM); random intercept per respondent (herhaalde respondenten)",
+        "gemengd model measure ~ C(wave) * group + (1 | respondent), REML (geprofileerde "
+        "likelihood; statsmodels MixedLM als terugval); random intercept per respondent "
+        "(herhaalde respondenten)",
     "The effect estimate is the difference in change, KBZ practices minus control "
     "practices (the comparison group); the change per group is a within-group change, "
     "not an effect":
