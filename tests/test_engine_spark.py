@@ -147,16 +147,16 @@ HAVE_SYNTH = importlib.util.find_spec("kbz_eval.synth") is not None
 
 
 @pytest.mark.skipif(not HAVE_SYNTH, reason="sample generator not available")
-def test_spark_equals_duckdb_on_the_sample(spark):
-    from kbz_eval.synth import load_sample
-
-    sample = load_sample()
+def test_spark_equals_duckdb_on_the_sample(spark, shared_sample):
+    """The synthetic sample (the run's copy, written once: not generated again here)."""
+    claims = pd.read_parquet(shared_sample / "claim_lines.parquet")
+    periods = pd.read_csv(shared_sample / "insured_periods.csv", comment="#")
     # a tenth of the persons (by the last digit of the pseudonym) keeps the test short
-    claims, periods = sample["claim_lines"], sample["insured_periods"]
     claims = claims[claims.person_id.str[-1] == "7"]
     periods = periods[periods.person_id.str[-1] == "7"]
     duck = build_panel(claims, periods, return_report=True)
     sp = build_panel(claims, periods, backend="pyspark", con=spark, return_report=True)
     assert duck.report.lines_in == len(claims) > 50_000
     assert duck.report.orphan_claims > 0 and duck.report.excluded_claims > 0
+    assert duck.report.person_years == len(periods) > 10_000
     assert_same(sp, duck)

@@ -24,7 +24,6 @@ from kbz_eval.engine.validate import CheckedSource, check_source
 from kbz_eval.errors import DataValidationError, IdentifierError, SpecificationError
 from kbz_eval.io import read_table
 from kbz_eval.privacy import eleven_test
-from kbz_eval.synth import write_sample
 from kbz_eval.tables import get_table
 
 #: Deprecation notices raised inside third-party libraries, not by kbz_eval.
@@ -40,9 +39,36 @@ CARE_CODES = {"poli_dbc": "P", "clinical_dbc": "K", "ggz_specialist": "G", "ggz_
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("sample")
-    write_sample(out)
+def sample(shared_sample) -> Path:
+    """The synthetic sample, written once for the run (these tests only read it)."""
+    return shared_sample
+
+
+#: The persons of the claim-line extracts compared row for row: pseudonyms ending in
+#: these digits, a fifth of the sample (about 160,000 lines: every care type, year,
+#: code form and the re-sends and credit notes), so the comparisons in pandas stay short.
+PERSON_DIGITS = "27"
+
+
+@pytest.fixture(scope="module")
+def claim_extract(sample, tmp_path_factory) -> Path:
+    """The sample's claim lines of a fifth of its persons (:data:`PERSON_DIGITS`), as
+    ``claim_lines.csv`` (the sample's own lines, the comment and header kept) and as
+    ``claim_lines.parquet`` (with the sample's Parquet types and metadata)."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    out = tmp_path_factory.mktemp("claim_extract")
+    lines = (sample / "claim_lines.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("# SYNTHETIC DATA") and lines[1] == CLAIM_HEADER
+    kept = [line for line in lines[2:] if line.split(",", 1)[0][-1] in PERSON_DIGITS]
+    (out / "claim_lines.csv").write_text("\n".join(lines[:2] + kept) + "\n",
+                                         encoding="utf-8")
+    table = pq.read_table(sample / "claim_lines.parquet")
+    table = table.filter(pc.match_substring_regex(table["person_id"],
+                                                  f"[{PERSON_DIGITS}]$"))
+    assert table.num_rows == len(kept) > 100_000
+    pq.write_table(table, out / "claim_lines.parquet")
     return out
 
 
@@ -146,13 +172,14 @@ def broken_periods(sample, tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("name", ["claim_lines.parquet", "claim_lines.csv"])
-def test_claim_lines_equal_read_table(con, sample, name):
-    checked = check_source(con, sample / name, "claim_lines")
-    expected = read_table(sample / name, "claim_lines").data
+def test_claim_lines_equal_read_table(con, claim_extract, name):
+    path = claim_extract / name
+    checked = check_source(con, path, "claim_lines")
+    expected = read_table(path, "claim_lines").data
     assert checked.violations == []
     assert checked.rows_read == checked.rows_kept == len(expected)
     assert checked.fmt == name.split(".")[1]
-    assert checked.files == [str((sample / name).resolve())]
+    assert checked.files == [str(path.resolve())]
     assert_same_data(con, checked, expected)
 
 
@@ -169,12 +196,12 @@ def test_insured_periods_equal_read_table(con, sample, practices):
 
 
 def test_clean_parquet_is_handed_on_as_read_and_padded_text_is_still_stripped(
-        con, sample, tmp_path):
+        con, claim_extract, tmp_path):
     """A clean Parquet input with contract types (integer claim ids included) is handed
     on as read: the relation scans the files without the check's row positions, and
     holds the same data as ``read_table``. Padded text in one row makes the check fall
     back to the typed reading, so the value is stripped as ``read_table`` strips it."""
-    lines = pd.read_parquet(sample / "claim_lines.parquet")
+    lines = pd.read_parquet(claim_extract / "claim_lines.parquet")
     lines["claim_id"] = pd.factorize(lines["claim_id"])[0].astype("int64") + 10**12
     clean = tmp_path / "clean.parquet"
     lines.to_parquet(clean, index=False)
@@ -281,7 +308,11 @@ def test_number_out_of_range_in_whole_numbers_and_floats(con, tmp_path):
 
 @pytest.fixture(scope="module")
 def dutch_export(sample, tmp_path_factory) -> Path:
-    src = read_table(sample / "claim_lines.csv", "claim_lines").data.head(3000)
+    folder = tmp_path_factory.mktemp("dutch")
+    # the first 3000 lines of the sample, read as the whole file reads them
+    first = write_rows(folder / "first.csv", *head_rows(sample / "claim_lines.csv", 3000))
+    src = read_table(first, "claim_lines").data
+    assert len(src) == 3000
     out = pd.DataFrame({
         "verzekerde": src["person_id"], "declaratie_nr": src["claim_id"],
         "begindatum": src["start_date"].dt.strftime("%d-%m-%Y"),
@@ -295,7 +326,7 @@ def dutch_export(sample, tmp_path_factory) -> Path:
     out.loc[7, "soort"] = "Z"
     out.loc[9, "begindatum"] = "1-3-2014"
     out.loc[11, "bedrag"] = "1O,00"  # a letter O for a zero
-    path = tmp_path_factory.mktemp("dutch") / "export.csv"
+    path = folder / "export.csv"
     with open(path, "w", encoding="utf-8", newline="") as fh:
         fh.write("# export zorgverzekeraar\r\n\r\n")
         out.to_csv(fh, sep=";", index=False, lineterminator="\r\n")
