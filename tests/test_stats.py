@@ -135,6 +135,62 @@ def test_randomisation_is_exact_and_its_smallest_p_is_one_over_assignments():
         np.array([3.0, 1.0, 2.0]))
 
 
+def _argsort_assignments(is_kbz, seed, max_assignments=5000):
+    """The relabellings as drawn before they were kept per practices and seed: the
+    first ``n_k`` of an argsort of uniform keys."""
+    n, n_k = is_kbz.size, int(is_kbz.sum())
+    keys = np.random.default_rng(seed).random((max_assignments - 1, n))
+    rows = np.zeros((max_assignments - 1, n), dtype=bool)
+    np.put_along_axis(rows, np.argsort(keys, axis=1)[:, :n_k], True, axis=1)
+    return np.vstack([is_kbz[None, :], rows])
+
+
+@pytest.mark.parametrize(("n", "n_k", "seed"), [(18, 8, 0), (18, 10, 3), (40, 3, 7)])
+def test_random_assignments_are_those_of_an_argsort_and_kept_per_seed(n, n_k, seed):
+    is_kbz = np.random.default_rng(n + n_k).permutation(n) < n_k
+    rows, exact = practice_assignments(is_kbz, seed=seed)
+    assert not exact and np.array_equal(rows, _argsort_assignments(is_kbz, seed))
+    again, _ = practice_assignments(is_kbz, seed=seed)
+    assert np.array_equal(again, rows) and again is not rows
+    rows[1] = ~rows[1]  # the caller's copy: changing it leaves the kept one alone
+    assert np.array_equal(practice_assignments(is_kbz, seed=seed)[0],
+                          _argsort_assignments(is_kbz, seed))
+    fresh = [practice_assignments(is_kbz, seed=None)[0] for _ in range(2)]
+    assert not np.array_equal(*fresh)  # no seed: new draws every call
+
+
+def test_practice_inference_shares_draws_and_repeats_its_answers():
+    rng = np.random.default_rng(5)
+    y, is_kbz, ps = _practice_means(rng, 9, 9)
+    a = PracticeInference(_difference_of_means, ps, seed=4)
+    b = PracticeInference(lambda s: {"diff": 2 * _difference_of_means(s)["diff"]}, ps,
+                          seed=4)
+    assert a.assignments is b.assignments and a.weights is b.weights
+    assert not a.assignments.flags.writeable and not a.weights.flags.writeable
+    first = a.infer("diff")
+    first["p_value"] = -1.0  # the caller's dict: changing it leaves the kept one alone
+    assert a.infer("diff") == a._infer("diff", (), null=0.0) != first
+    assert a.infer("diff", null=1.0)["p_value"] != a.infer("diff")["p_value"]
+    c = PracticeInference(_difference_of_means, ps, seed=5)
+    assert not np.array_equal(c.weights, a.weights)
+
+
+def test_sums_bootstrap_repeats_its_answers():
+    from kbz_eval.stats.bootstrap import SumsBootstrap, bootstrap_inference
+
+    rng = np.random.default_rng(6)
+    matrix = rng.gamma(2.0, size=(300, 2))
+    boot = SumsBootstrap(lambda s: {"ratio": s[:, 0] / s[:, 1]}, matrix,
+                         np.arange(300) % 2, n_boot=199, seed=3, interval="percentile")
+    first = boot.infer("ratio", alpha=0.05, null=1.0)
+    first["p_value"] = -1.0  # the caller's dict: changing it leaves the kept one alone
+    again = boot.infer("ratio", alpha=0.05, null=1.0)
+    assert again == {"estimate": float(boot.estimate["ratio"][0]),
+                     **bootstrap_inference(float(boot.estimate["ratio"][0]),
+                                           boot.replicates["ratio"], alpha=0.05, null=1.0)}
+    assert boot.infer("ratio", alpha=0.1, null=1.0)["ci_lower"] != again["ci_lower"]
+
+
 def test_layout_matches_person_cell_matrix_convention():
     sums = np.arange(2 * 2 * 3, dtype=float).reshape(2, 2, 3)  # 2 practices, 2 values
     ps = PracticeSums(sums, np.array([True, False]), ("A", "B"))

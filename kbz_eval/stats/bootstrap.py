@@ -208,6 +208,9 @@ class SumsBootstrap:
         self.interval = interval
         self.n_boot = n_boot
         self.seed = seed
+        # infer's answers by (term, index, alpha, null): a term asked for again (a total
+        # carries its saving's randomisation p, say) is not evaluated again
+        self._inferred: dict[tuple, dict[str, float]] = {}
 
     def describe(self, interval_words: str, unit: str = "person") -> str:
         """The person-level interval method in words (bootstrap or jackknife)."""
@@ -223,6 +226,14 @@ class SumsBootstrap:
     def infer(self, term: str, index: tuple[int, ...] = (), *, alpha: float,
               null: float = 0.0) -> dict[str, float]:
         """``estimate`` and its inference for ``term`` (at ``index``)."""
+        key = (term, tuple(index), alpha, null)
+        if key not in self._inferred:
+            self._inferred[key] = self._infer(term, tuple(index), alpha=alpha, null=null)
+        return dict(self._inferred[key])
+
+    def _infer(self, term: str, index: tuple[int, ...], *, alpha: float, null: float
+               ) -> dict[str, float]:
+        """:meth:`infer`, computed."""
         sel = (slice(None), *index)
         value = float(self.estimate[term][sel][0])
         if self._moments is not None:

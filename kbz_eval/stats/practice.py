@@ -32,6 +32,7 @@ practice-level number is then NaN and :func:`impossible_message` says why.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable, Sequence
@@ -68,22 +69,60 @@ def practice_assignments(is_kbz: np.ndarray, *, seed: int | None,
     Returns a boolean matrix (assignments × practices), the observed assignment first,
     and whether every relabelling was enumerated (exact) or a seeded random subset.
     """
-    is_kbz = np.asarray(is_kbz, dtype=bool)
+    rows, exact = _assignments(np.asarray(is_kbz, dtype=bool).tobytes(), max_assignments,
+                               seed=seed)
+    return rows.copy(), exact
+
+
+def _seeded_cache(func: Callable) -> Callable:
+    """``func`` (called with a keyword ``seed``) with its answers kept for the last few
+    arguments when ``seed`` is an integer; without one (``None``: fresh random draws; a
+    generator: draws that move it on) every call draws anew."""
+    cached = functools.lru_cache(maxsize=4)(func)
+
+    @functools.wraps(func)
+    def call(*args: object, seed: int | None) -> object:
+        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+            return cached(*args, seed=int(seed))
+        return func(*args, seed=seed)
+
+    return call
+
+
+@_seeded_cache
+def _assignments(is_kbz_bytes: bytes, max_assignments: int, *, seed: int | None
+                 ) -> tuple[np.ndarray, bool]:
+    """:func:`practice_assignments` of the assignment ``is_kbz_bytes`` (a bool array's
+    bytes), read-only and kept for the next analysis of the same practices and seed.
+
+    The claims analyses of one panel share the practices and the seed, so the
+    relabellings are drawn (or enumerated) once for all of them.
+    """
+    is_kbz = np.frombuffer(is_kbz_bytes, dtype=bool)
     n, n_k = is_kbz.size, int(is_kbz.sum())
     total = math.comb(n, n_k)
     if total <= max_assignments:
+        combos = np.array(list(itertools.combinations(range(n), n_k)), dtype=np.int64)
         rows = np.zeros((total, n), dtype=bool)
-        for i, combo in enumerate(itertools.combinations(range(n), n_k)):
-            rows[i, list(combo)] = True
+        rows[np.arange(total)[:, None], combos.reshape(total, n_k)] = True
         observed = np.all(rows == is_kbz, axis=1)
         rows = np.vstack([is_kbz[None, :], rows[~observed]])
+        rows.flags.writeable = False
         return rows, True
     rng = np.random.default_rng(seed)
     keys = rng.random((max_assignments - 1, n))
-    order = np.argsort(keys, axis=1)[:, :n_k]
-    rows = np.zeros((max_assignments - 1, n), dtype=bool)
-    np.put_along_axis(rows, order, True, axis=1)
-    return np.vstack([is_kbz[None, :], rows]), False
+    # the n_k smallest keys of each row: those up to the row's n_k-th smallest, the
+    # same set as the first n_k of an argsort; a row with a tie at that key (which
+    # would select more) takes the argsort
+    rows = keys <= np.partition(keys, n_k - 1, axis=1)[:, n_k - 1:n_k]  # 0 < n_k < n
+    tied = np.flatnonzero(rows.sum(axis=1) != n_k)
+    if tied.size:
+        redo = np.zeros((tied.size, n), dtype=bool)
+        np.put_along_axis(redo, np.argsort(keys[tied], axis=1)[:, :n_k], True, axis=1)
+        rows[tied] = redo
+    rows = np.vstack([is_kbz[None, :], rows])
+    rows.flags.writeable = False
+    return rows, False
 
 
 def randomisation_p_value(statistics: np.ndarray, *, null: float = 0.0) -> float:
@@ -99,7 +138,9 @@ def randomisation_p_value(statistics: np.ndarray, *, null: float = 0.0) -> float
     if s.size < 2:
         return np.nan
     dist = np.abs(s - null)
-    return float(np.mean(dist >= dist[0] - 1e-12 * max(1.0, abs(dist[0]))))
+    # the share as a count over the size: what np.mean of the booleans gives (an exact
+    # sum, one division), without its float conversion
+    return np.count_nonzero(dist >= dist[0] - 1e-12 * max(1.0, abs(dist[0]))) / dist.size
 
 
 @dataclass(frozen=True)
@@ -192,6 +233,28 @@ def webb_weights(n_boot: int, n_units: int, seed: int | None) -> np.ndarray:
     return WEBB_POINTS[rng.integers(0, WEBB_POINTS.size, size=(n_boot, n_units))]
 
 
+@_seeded_cache
+def _wild_weights(n_boot: int, is_kbz_bytes: bytes, *, seed: int | None
+                  ) -> tuple[np.ndarray, tuple[tuple[np.ndarray, np.ndarray], ...]]:
+    """:func:`webb_weights` for the practices of the assignment ``is_kbz_bytes`` (a bool
+    array's bytes), and per group (KBZ, control) its practices' weights and their
+    squares, ``(n_h, n_boot)`` contiguous, so that every :meth:`PracticeInference.infer`
+    is two vector-matrix products per group (no fancy indexing of the (n_boot ×
+    practices) matrix per term).
+
+    Read-only and kept for the next analysis of the same practices and seed: the claims
+    analyses of one panel draw the same weights.
+    """
+    is_kbz = np.frombuffer(is_kbz_bytes, dtype=bool)
+    weights = webb_weights(n_boot, is_kbz.size, seed)
+    blocks = tuple((np.ascontiguousarray(weights[:, g].T),
+                    np.ascontiguousarray((weights[:, g] ** 2).T))
+                   for g in (is_kbz, ~is_kbz))
+    for a in (weights, *(b for pair in blocks for b in pair)):
+        a.flags.writeable = False
+    return weights, blocks
+
+
 def satterthwaite_df(components: np.ndarray, n_units: np.ndarray) -> float:
     """Welch–Satterthwaite degrees of freedom of a sum of independent variance
     components, component ``h`` estimated from ``n_units[h]`` units."""
@@ -236,6 +299,7 @@ class PracticeInference:
         self.alpha = float(alpha)
         self.n_boot = int(n_boot)
         is_kbz = practice_sums.is_kbz
+        key = np.asarray(is_kbz, dtype=bool).tobytes()
         self.n_kbz, self.n_control = int(is_kbz.sum()), int((~is_kbz).sum())
         self.method = ("cr2" if method == "wild"
                        and min(self.n_kbz, self.n_control) < WILD_MIN_PER_GROUP else method)
@@ -244,19 +308,17 @@ class PracticeInference:
             self.estimate = statistic(practice_sums.observed())
             self.jackknife = statistic(practice_sums.leave_one_out())
             if randomisation and self.possible:
-                self.assignments, self.exact = practice_assignments(is_kbz, seed=seed)
+                # read-only, shared with the other analyses of the same practices and seed
+                self.assignments, self.exact = _assignments(key, MAX_ASSIGNMENTS, seed=seed)
                 self.permuted = statistic(practice_sums.layout(self.assignments))
             else:
                 self.assignments, self.exact, self.permuted = None, False, None
-        self.weights = (webb_weights(self.n_boot, practice_sums.n_practices, seed)
-                        if self.method == "wild" and self.possible else None)
-        # per group: its practices' weights and their squares, ``(n_h, n_boot)``
-        # contiguous, so that every ``infer`` is two vector-matrix products per group
-        # (no fancy indexing of the (n_boot × practices) matrix per term)
-        self._weight_blocks = None if self.weights is None else tuple(
-            (np.ascontiguousarray(self.weights[:, g].T),
-             np.ascontiguousarray((self.weights[:, g] ** 2).T))
-            for g in (is_kbz, ~is_kbz))
+        self.weights, self._weight_blocks = (
+            _wild_weights(self.n_boot, key, seed=seed)
+            if self.method == "wild" and self.possible else (None, None))
+        # infer's answers by (term, index, null): a term asked for again (a total
+        # carries its saving's randomisation p, say) is not bootstrapped again
+        self._inferred: dict[tuple, dict[str, float]] = {}
 
     @property
     def n_assignments(self) -> int:
@@ -296,6 +358,14 @@ class PracticeInference:
         Returns ``estimate, std_error, ci_lower, ci_upper, p_value, df,
         p_randomisation``; NaN where the practice level gives no answer.
         """
+        key = (term, tuple(index), null)
+        if key not in self._inferred:
+            self._inferred[key] = self._infer(term, tuple(index), null=null)
+        return dict(self._inferred[key])
+
+    def _infer(self, term: str, index: tuple[int, ...], *, null: float
+               ) -> dict[str, float]:
+        """:meth:`infer`, computed."""
         value = float(self._values(self.estimate, term, index)[0])
         out = {"estimate": value, "std_error": np.nan, "ci_lower": np.nan,
                "ci_upper": np.nan, "p_value": np.nan, "df": np.nan,
@@ -343,24 +413,35 @@ class PracticeInference:
         ``√((n_h − 1)/n_h) Σ_p w_bp dev_p`` and its variance ``(n_h − 1)/n_h`` times the
         centred sum of squares of the scores, computed as
         ``Σ_p w_bp² dev_p² − (Σ_p w_bp dev_p)² / n_h`` — two vector-matrix products with
-        the group's weights (``_weight_blocks``, made once in ``__init__``) instead of
-        forming the ``(n_boot × n_h)`` score matrix for every term.
+        the group's weights (``_weight_blocks``, made once per practices and seed by
+        :func:`_wild_weights`) instead of forming the ``(n_boot × n_h)`` score matrix
+        for every term.
         """
-        n_boot = self.weights.shape[0]
-        num = np.zeros(n_boot)
-        var = np.zeros(n_boot)
+        num = var = None
         for g, (w_g, w2_g) in zip(groups, self._weight_blocks, strict=True):
             d = dev[g]
             n_h = d.size
             scale = (n_h - 1) / n_h
             s = d @ w_g
-            num += math.sqrt(scale) * s
             # a rounding-negative sum of squares of a degenerate replicate is 0 (as the
             # centred sum is); such replicates have no finite t* and are left out below
-            var += scale * np.maximum((d * d) @ w2_g - s * s / n_h, 0.0)
+            ss = (d * d) @ w2_g
+            s2 = s * s
+            s2 /= n_h
+            ss -= s2
+            np.maximum(ss, 0.0, out=ss)
+            ss *= scale
+            s *= math.sqrt(scale)
+            # in place, operation by operation as ``num += √scale·s`` and
+            # ``var += scale·max(…, 0)`` from zeros (0 + x is x): the same numbers
+            # without the temporaries of the 10,000 replicates
+            num, var = (s, ss) if num is None else (np.add(num, s, out=num),
+                                                     np.add(var, ss, out=var))
         with np.errstate(divide="ignore", invalid="ignore"):
-            t_star = np.abs(num / np.sqrt(var))
-        t_star = t_star[np.isfinite(t_star)]
+            t_star = np.abs(np.divide(num, np.sqrt(var, out=var), out=num), out=num)
+        finite = np.isfinite(t_star)
+        if not finite.all():
+            t_star = t_star[finite]
         if t_star.size == 0:
             return np.nan, np.nan
         q = _quantile_higher(t_star, 1 - self.alpha)
