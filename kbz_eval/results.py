@@ -29,12 +29,13 @@ import pandas as pd
 TIDY_COLUMNS = ("term", "estimate", "std_error", "ci_lower", "ci_upper", "p_value", "n")
 
 
-def tidy_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Build a ``tidy()`` frame from row dicts, filling absent columns with NA.
+def tidy_frame(rows: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
+    """Build a ``tidy()`` frame from row dicts (or a frame of them), filling absent
+    columns with NA.
 
-    Extra keys are kept after the contract columns.
+    Extra keys are kept after the contract columns; a frame passed in is not changed.
     """
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows).copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
     for col in TIDY_COLUMNS:
         if col not in frame.columns:
             frame[col] = pd.NA

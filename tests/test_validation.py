@@ -281,3 +281,65 @@ def test_validating_300k_person_years_rows_completes():
                       references={"practices": practices()})
     assert len(result.data) == n - 2
     assert result.dropped == {"ggz_cost: negative value": 2}
+
+
+def _schema_only(contract, present, work, type_bad):
+    """``_schema_checks`` with the quick pass switched off: the pandera schema decides."""
+    import kbz_eval.validation as validation
+
+    saved = validation._surely_clean
+    validation._surely_clean = lambda *_: False
+    try:
+        return validation._schema_checks(contract, present, work, type_bad)
+    finally:
+        validation._surely_clean = saved
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_quick_pass_never_hides_what_the_schema_finds(seed):
+    """Over tables with random out-of-range, unknown and missing values (and clean ones),
+    the quick pass only answers "clean" when the pandera schema finds nothing, and the
+    rules found with it are those found without it."""
+    import kbz_eval.validation as validation
+
+    rng = np.random.default_rng(seed)
+    name = ["person_years", "cvg", "workforce", "practices"][seed % 4]
+    contract = get_table(name)
+    if name == "person_years":
+        df = person_years(4)
+    elif name == "practices":
+        df = practices()
+    elif name == "cvg":
+        df = pd.DataFrame({"person_id": list("abcdef"), "practice_id": "p",
+                           "measurement": [1, 1, 1, 2, 2, 2],
+                           "cvg_patient": rng.integers(1, 11, 6).astype(float)})
+    else:
+        df = pd.DataFrame({"respondent_id": ["a", "b", "c"], "practice_id": ["p", "q", "r"],
+                           "wave": [1, 1, 2], "role": "GP", "workload": [5.0, np.nan, 7.0],
+                           "job_satisfaction": rng.integers(1, 11, 3).astype(float)})
+    present = [c for c in contract.columns if c.name in df.columns]
+    for _ in range(int(rng.integers(0, 3)) if seed % 5 else 0):
+        col = present[int(rng.integers(len(present)))]
+        row = int(rng.integers(len(df)))
+        choices: list[object] = [None]
+        if col.min is not None:
+            choices.append(col.min - 1)
+        if col.max is not None:
+            choices.append(col.max + 1)
+        if col.categories:
+            choices.append("not a category")
+        df.loc[row, col.name] = choices[int(rng.integers(len(choices)))]
+    work = df.copy()
+    type_bad = {c.name: np.zeros(len(df), dtype=bool) for c in present}
+    for c in present:
+        if c.categories:
+            work[c.name] = work[c.name].astype(object)
+        elif c.min is not None or c.max is not None:
+            work[c.name] = pd.to_numeric(work[c.name], errors="coerce")
+    with_pass = validation._schema_checks(contract, present, work, type_bad)
+    without = _schema_only(contract, present, work, type_bad)
+    if validation._surely_clean(present, work):
+        assert without == [] and with_pass == []
+    assert [(f.column, f.rule) for f in with_pass] == [(f.column, f.rule) for f in without]
+    for a, b in zip(with_pass, without, strict=True):
+        assert (a.mask == b.mask).all()

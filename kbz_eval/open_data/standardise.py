@@ -505,7 +505,7 @@ def cost_per_insured_year(data: pd.DataFrame | None = None, *,
         "ggz_break": table["ggz_break"].to_numpy(dtype=bool),
         "definition_change": table["definition_change"].to_numpy(dtype=bool),
     })
-    est = tidy_frame(frame.to_dict("records"))
+    est = tidy_frame(frame)
     ended = [g for g in groups if g in DERIVED_GROUPS and g != "total"]
     warnings = []
     if ended and strata["year"].max() >= GGZ_BREAK_YEAR:
