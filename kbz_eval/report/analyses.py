@@ -41,6 +41,9 @@ class Analysis:
         every other test it reports is secondary and gets a Holm-adjusted p-value in
         the report. An aim's ``[primary]`` entry in the
         configuration overrides it.
+    optional
+        Input tables it also reads when they are given (e.g. ``practices`` for the
+        KBZ/control groups of the workforce survey); a worker process gets them too.
     """
 
     key: str
@@ -49,6 +52,12 @@ class Analysis:
     needs: tuple[str, ...]
     run: Callable[[Tables, ReportConfig], Result]
     primary: tuple[str, ...] | Callable[[Result], tuple[str, ...]] = ()
+    optional: tuple[str, ...] = ()
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """Every table it may read: ``needs``, then ``optional``."""
+        return (*self.needs, *self.optional)
 
     def primary_terms(self, result: Result) -> tuple[str, ...]:
         """The primary term(s) for ``result`` (some depend on the years analysed)."""
@@ -407,7 +416,8 @@ ANALYSES: tuple[Analysis, ...] = (
              ("consults",), _referrals),
     Analysis("workforce_change", 4, _t("Professionals: workload and job satisfaction",
                                         "Professionals: werkdruk en werkplezier"),
-             ("workforce",), _workforce, ("job_satisfaction:difference_wave_3:kbz-control",)),
+             ("workforce",), _workforce, ("job_satisfaction:difference_wave_3:kbz-control",),
+             optional=("practices",)),
 )
 
 #: Name of each aim, by language.

@@ -318,13 +318,15 @@ def _submit_analyses(pool: ProcessPoolExecutor | None, specs: list[Analysis],
                      tables: dict[str, pd.DataFrame], cfg: ReportConfig, work: Path
                      ) -> dict[str, Future[Any]]:
     """Hand the analyses of small inputs (the surveys, the indicators; never the claims)
-    to ``pool``, each with only the tables it reads, while this process runs the claims
-    analyses. Their results, tables and figures are the same wherever they run."""
+    to ``pool``, each with only the tables it reads (its optional ones when given), while
+    this process runs the claims analyses. Their results, tables and figures are the
+    same wherever they run."""
     if pool is None:
         return {}
     return {spec.key: pool.submit(_analysis_job, spec.key,
-                                  {n: tables[n] for n in spec.needs}, cfg, str(work))
-            for spec in specs if not _STAYS_HERE.intersection(spec.needs)}
+                                  {n: tables[n] for n in spec.reads if n in tables},
+                                  cfg, str(work))
+            for spec in specs if not _STAYS_HERE.intersection(spec.reads)}
 
 
 def _collect_analysis(future: Future[Any], spec: Analysis, tables: dict[str, pd.DataFrame],
