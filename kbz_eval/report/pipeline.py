@@ -329,6 +329,11 @@ def _submit_analyses(pool: ProcessPoolExecutor | None, specs: list[Analysis],
             for spec in specs if not _STAYS_HERE.intersection(spec.reads)}
 
 
+def _ready(tables: dict[str, pd.DataFrame]) -> list[Analysis]:
+    """The analyses whose inputs are all in ``tables``, in report order."""
+    return [spec for spec in ANALYSES if all(n in tables for n in spec.needs)]
+
+
 def _collect_analysis(future: Future[Any], spec: Analysis, tables: dict[str, pd.DataFrame],
                       cfg: ReportConfig, work: Path, saver: FigureSaver
                       ) -> tuple[Result, html_report.Section, dict[str, pd.DataFrame]]:
@@ -471,19 +476,24 @@ def _build_report(cfg: ReportConfig, work: Path, progress: Progress,
             raise SpecificationError(
                 f"[primary] {aim} = {value!r} names no analysis; the analyses are "
                 f"{sorted(known)}.")
+    early: dict[str, Future[Any]] = {}
     if uses_engine(cfg):
         with EngineInputs(cfg) as engine:
             tables, rows = _read_inputs(cfg, progress, engine)
+            if cfg.groups and "practices" in tables:
+                tables["practices"] = _apply_groups(tables["practices"], cfg)
             if practice is not None:  # before the panel is built: an unknown id is cheap
                 check_practice(practice, tables["practices"])
+            else:  # the workers run the survey analyses while the panel is built
+                early = _submit_analyses(pool, _ready(tables), tables, cfg, work)
             panel = engine.panel(progress)
         rows += panel_rows(panel.attrs.get("kbz_panel", {}))
         tables["person_years"] = panel
     else:
         tables, rows = _read_inputs(cfg, progress)
+        if cfg.groups and "practices" in tables:
+            tables["practices"] = _apply_groups(tables["practices"], cfg)
     synthetic = any(is_synthetic(p) for p in cfg.inputs.values())
-    if cfg.groups and "practices" in tables:
-        tables["practices"] = _apply_groups(tables["practices"], cfg)
     if practice is not None:
         check_practice(practice, tables["practices"])
         _write_practice_only(cfg, work, progress, tables, practice, synthetic)
@@ -493,8 +503,9 @@ def _build_report(cfg: ReportConfig, work: Path, progress: Progress,
     notes: list[str] = []
     sections: list[html_report.Section] = []
     sheets: dict[str, pd.DataFrame] = {}
-    ready = [spec for spec in ANALYSES if all(n in tables for n in spec.needs)]
-    elsewhere = _submit_analyses(pool, ready, tables, cfg, work)
+    ready = _ready(tables)
+    elsewhere = {**early, **_submit_analyses(
+        pool, [spec for spec in ready if spec.key not in early], tables, cfg, work)}
     ran: dict[str, tuple[Result, html_report.Section, dict[str, pd.DataFrame]]] = {}
     for spec in ready:
         if spec.key not in elsewhere:
