@@ -201,7 +201,9 @@ def _placebo(panel: Any, base_year: Any, follow_year: Any, placebo_years: Any
     if placebo_years is None:
         have = set()
         if isinstance(panel, pd.DataFrame) and "year" in panel.columns:
-            have = set(pd.to_numeric(panel["year"], errors="coerce").dropna().astype(int))
+            # the distinct years (not a set built from every row)
+            have = set(pd.unique(pd.to_numeric(panel["year"], errors="coerce").dropna()
+                                 .astype(int)).tolist())
         placebo = (int(base_year) - 1, int(base_year)) \
             if isinstance(base_year, (int, np.integer)) and int(base_year) - 1 in have \
             else None
@@ -368,13 +370,12 @@ def _cells(cp: cc.ClaimsPanel, design: _Design, outcome: str, *, adjusted: bool,
     n_persons = int(person.max()) + 1
     is_kbz_row = rows["group"].to_numpy() == "kbz"
     n_cells = len(design.cells)
-    year_cell = rows["year"].map({y: i for i, y in enumerate(design.cells)}).to_numpy(
-        np.int64)
+    year_cell = cc.row_codes(rows["year"], {y: i for i, y in enumerate(design.cells)})
     group = np.where(is_kbz_row, KBZ, CONTROL)
     present = set(pd.unique(rows["practice_id"]))
     ids = [p for p in cp.practices["practice_id"] if p in present]
     is_kbz = cp.practices.set_index("practice_id").loc[ids, "group"].to_numpy() == "kbz"
-    practice = rows["practice_id"].map({p: i for i, p in enumerate(ids)}).to_numpy(np.int64)
+    practice = cc.row_codes(rows["practice_id"], {p: i for i, p in enumerate(ids)})
     psums = PracticeSums.from_rows(practice, year_cell, vals, is_kbz=is_kbz,
                                    n_cells=n_cells, practice_ids=ids)
     practice_year = np.where(year_cell <= FOLLOW, practice * 2 + year_cell, -1)
@@ -498,9 +499,12 @@ def _glm_contrast(value: float, grad: np.ndarray, vcov: np.ndarray, df: float,
     """Interval and p of a contrast (``log``: a log coefficient, shown as a ratio);
     normal reference when ``df`` is infinite (HC1), t(df) otherwise (CR2)."""
     se = float(np.sqrt(max(grad @ vcov @ grad, 0.0)))
-    dist = stats.norm if not np.isfinite(df) else stats.t(df)
-    q = float(dist.ppf(1 - alpha / 2))
-    p = float(2 * dist.sf(abs(value) / se)) if se > 0 else np.nan
+    # the t distribution's functions with df passed (what a frozen ``stats.t(df)``
+    # calls, without building a distribution object per contrast)
+    t_args = () if not np.isfinite(df) else (df,)
+    dist = stats.norm if not np.isfinite(df) else stats.t
+    q = float(dist.ppf(1 - alpha / 2, *t_args))
+    p = float(2 * dist.sf(abs(value) / se, *t_args)) if se > 0 else np.nan
     out = {"df": df if np.isfinite(df) else np.nan, "p_value": p}
     if log:
         return {**out, "estimate": float(np.exp(value)), "std_error": float(np.exp(value) * se),
@@ -559,8 +563,8 @@ def _new_patient_glm(cells: _Cells, outcome: str, *, level: str, alpha: float
     KBZ/control ratio and standardised EUR difference, and the ratio relative to the
     placebo year (KBZ × follow-period interaction of the pooled model)."""
     fr = cells.frame
-    practice_code = fr["practice_id"].map(
-        {p: i for i, p in enumerate(cells.practice_ids)}).to_numpy()
+    practice_code = cc.row_codes(fr["practice_id"],
+                                 {p: i for i, p in enumerate(cells.practice_ids)})
     sel = fr["new"].to_numpy()
     kbz = fr["group"].to_numpy() == "kbz"
     out = {"new_patient_ratio_age_sex": dict(_NAN),

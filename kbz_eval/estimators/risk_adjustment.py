@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from kbz_eval import tables
 from kbz_eval.errors import SpecificationError
@@ -136,11 +136,21 @@ def _external_rates(reference: pd.DataFrame) -> pd.DataFrame:
             f"A `reference` table must have the columns {needed}, but {missing} are "
             "missing. Give the reference rate per insured year per age band and sex."
         )
+    bands = cc.plain_ascii_texts(reference["age_band"])
+    sexes = cc.plain_ascii_texts(reference["sex"])
+    if bands is not None and sexes is not None:
+        # plain ASCII text without surrounding whitespace: stripping is the identity and
+        # str.upper pandas' upper case, so pandas' string methods are not needed
+        band_text = np.array(bands, dtype=object).astype(str)
+        sex_text = np.array([s.upper() for s in sexes], dtype=object).astype(str)
+    else:
+        band_text = reference["age_band"].astype("string").str.strip().to_numpy(
+            dtype=object).astype(str)
+        sex_text = reference["sex"].astype("string").str.strip().str.upper().to_numpy(
+            dtype=object).astype(str)
     out = pd.DataFrame({
-        "age_band": reference["age_band"].astype("string").str.strip().to_numpy(
-            dtype=object).astype(str),
-        "sex": reference["sex"].astype("string").str.strip().str.upper().to_numpy(
-            dtype=object).astype(str),
+        "age_band": band_text,
+        "sex": sex_text,
         "rate": pd.to_numeric(reference["rate"], errors="coerce").to_numpy(
             dtype=float, na_value=np.nan),
     })
@@ -262,10 +272,11 @@ def _log_scale(ratio: float, se_log: float, alpha: float) -> dict[str, float]:
     """Normal interval of a ratio on the log scale and the p-value of ratio = 1."""
     if not (ratio > 0 and np.isfinite(se_log) and se_log > 0):
         return {"ci_lower": np.nan, "ci_upper": np.nan, "p_value": np.nan}
-    z = stats.norm.ppf(1 - alpha / 2)
+    # special.ndtri / ndtr(−x): what stats.norm.ppf / sf compute, without their checks
+    z = special.ndtri(1 - alpha / 2)
     return {"ci_lower": float(ratio * np.exp(-z * se_log)),
             "ci_upper": float(ratio * np.exp(z * se_log)),
-            "p_value": float(2 * stats.norm.sf(abs(np.log(ratio)) / se_log))}
+            "p_value": float(2 * special.ndtr(-(abs(np.log(ratio)) / se_log)))}
 
 
 def _oe_statistic(sums: np.ndarray, *, n_years: int) -> dict[str, np.ndarray]:
@@ -285,10 +296,13 @@ class _GroupCells:
     practice_sums: PracticeSums
     person: dict[tuple[int, int], dict[str, float]]  # (group, year) → oe_inference
 
-    def n_persons(self, g: int, j: int) -> int:
+    def rows(self, g: int, j: int) -> np.ndarray:
+        """Whether each row of ``frame`` is in group ``g`` and year ``j``."""
         f = self.frame
-        sel = (f["g"].to_numpy() == g) & (f["j"].to_numpy() == j)
-        return int(f.loc[sel, "person"].nunique())
+        return (f["g"].to_numpy() == g) & (f["j"].to_numpy() == j)
+
+    def n_persons(self, g: int, j: int) -> int:
+        return int(np.unique(self.frame["person"].to_numpy()[self.rows(g, j)]).size)
 
 
 def _group_cells(f: pd.DataFrame, cp: cc.ClaimsPanel, outcome: str, alpha: float
@@ -297,10 +311,10 @@ def _group_cells(f: pd.DataFrame, cp: cc.ClaimsPanel, outcome: str, alpha: float
     inference per group × year."""
     years = tuple(int(y) for y in cp.years)
     f = f.assign(g=(f["group"].to_numpy() == "control").astype(np.int64),
-                 j=f["year"].map({y: i for i, y in enumerate(years)}).to_numpy())
+                 j=cc.row_codes(f["year"], {y: i for i, y in enumerate(years)}))
     ids = cp.practices["practice_id"].tolist()
     psums = PracticeSums.from_rows(
-        f["practice_id"].map({p: i for i, p in enumerate(ids)}).to_numpy(dtype=np.int64),
+        cc.row_codes(f["practice_id"], {p: i for i, p in enumerate(ids)}),
         f["j"].to_numpy(dtype=np.int64), [f[outcome].to_numpy(), f["expected"].to_numpy()],
         is_kbz=cp.practices["group"].to_numpy() == "kbz", n_cells=len(years),
         practice_ids=ids)
@@ -337,6 +351,18 @@ def _practice_row(pi: PracticeInference, term: str, index: tuple[int, ...], *,
             "inference": "practice", "note": None}
 
 
+def _cell_sums(f: pd.DataFrame, rows: np.ndarray, outcome: str, crude: float, oe: float
+               ) -> dict[str, Any]:
+    """:func:`_cell_row` of the rows of ``f`` selected by the mask ``rows``, summed on
+    the selected values directly (the same sums, without a frame of the rows)."""
+    iy = float(f["iy"].to_numpy()[rows].sum())
+    obs = float(f[outcome].to_numpy()[rows].sum())
+    return {"n_persons": int(np.unique(f["person"].to_numpy()[rows]).size),
+            "insured_years": iy, "observed": obs,
+            "expected": float(f["expected"].to_numpy()[rows].sum()), "oe_ratio": oe,
+            "crude_rate": obs / iy, "standardised_rate": oe * crude}
+
+
 def _cell_row(sub: pd.DataFrame, outcome: str, crude: float, oe: float) -> dict[str, Any]:
     """Sums of one unit × year for the ``observed_expected`` table."""
     iy, obs = float(sub["iy"].sum()), float(sub[outcome].sum())
@@ -363,9 +389,9 @@ def _by_group(f: pd.DataFrame, cp: cc.ClaimsPanel, outcome: str, crude: float, *
         n = cells.n_persons(g, j)
         rows.append({"term": f"oe_{group}_{year}", "estimate": person["oe_ratio"], **level,
                      "n": n, "unit": group, "year": year})
-        sub = cells.frame[(cells.frame["g"] == g) & (cells.frame["j"] == j)]
         table.append({"unit": group, "group": group, "year": year,
-                      **_cell_row(sub, outcome, crude, person["oe_ratio"]),
+                      **_cell_sums(cells.frame, cells.rows(g, j), outcome, crude,
+                                   person["oe_ratio"]),
                       **{k: level[k] for k in ("ci_lower", "ci_upper", "p_value")},
                       "inference": level["inference"]})
     last = None

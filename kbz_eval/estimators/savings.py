@@ -246,10 +246,10 @@ def _cell_sums(cp: cc.ClaimsPanel, outcome: str, yrs: tuple[int, ...], *, adjust
                                    2 * n_years, values)  # a person fills few cells
     # practice cells: the year only; a practice's group is fixed (practices table)
     practice_ids = cp.practices["practice_id"].tolist()
-    practice = f["practice_id"].map({p: i for i, p in enumerate(practice_ids)})
-    year = f["year"].map({y: i for i, y in enumerate(yrs)})
+    practice = cc.row_codes(f["practice_id"], {p: i for i, p in enumerate(practice_ids)})
+    year = cc.row_codes(f["year"], {y: i for i, y in enumerate(yrs)})
     psums = PracticeSums.from_rows(
-        practice.to_numpy(dtype=np.int64), year.to_numpy(dtype=np.int64), values,
+        practice, year, values,
         is_kbz=cp.practices["group"].to_numpy() == "kbz", n_cells=n_years,
         practice_ids=practice_ids)
     observed = np.asarray(matrix.sum(axis=0)).reshape(len(values), 2, n_years)

@@ -75,7 +75,14 @@ def stratified_bootstrap_sums(matrix: np.ndarray, strata: np.ndarray, *, n_boot:
             draws = rng.integers(0, n_s, size=(b, n_s))
             draws += (np.arange(b) * n_s)[:, None]
             counts = np.bincount(draws.ravel(), minlength=b * n_s).reshape(b, n_s)
-            out[start:start + b] += (sub.T @ counts.T).T if sparse else counts @ sub
+            if sparse:
+                # the sparse product wants the dense factor as C-ordered floats; made in
+                # one pass here (SciPy's own conversion of the transposed integer
+                # counts takes two), the same numbers and the same product
+                out[start:start + b] += (sub.T @ np.ascontiguousarray(counts.T,
+                                                                      dtype=float)).T
+            else:
+                out[start:start + b] += counts @ sub
     return out
 
 
@@ -87,8 +94,10 @@ def jackknife_acceleration(jackknife: np.ndarray, strata: np.ndarray) -> float:
     """
     jack = np.asarray(jackknife, dtype=float)
     ok = np.isfinite(jack)
-    codes = np.asarray(strata)[ok]
-    values = jack[ok]
+    if ok.all():  # the usual case: every unit, no copies of the selection
+        codes, values = np.asarray(strata), jack
+    else:
+        codes, values = np.asarray(strata)[ok], jack[ok]
     n_s = np.bincount(codes)
     mean_s = np.bincount(codes, weights=values) / np.maximum(n_s, 1)
     u = (n_s[codes] - 1) * (mean_s[codes] - values)

@@ -54,33 +54,38 @@ def poisson_newton(X: np.ndarray, y: np.ndarray, offset: np.ndarray, *,
     # start: intercept-like least squares of log((y + .5) / exposure) on X
     target = np.log((Y + 0.5) / np.exp(off))
     beta = np.linalg.lstsq(X, target.T, rcond=None)[0].T.copy()
+    Xt = X.T
 
-    def loglik(b: np.ndarray) -> np.ndarray:
-        eta = b @ X.T + off
-        return (Y * eta - np.exp(eta)).sum(axis=1)
+    def loglik(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Log-likelihood of every fit and its means ``exp(η)`` (the next Newton step
+        starts from the accepted coefficients, whose means are then not recomputed)."""
+        eta = b @ Xt
+        eta += off
+        mu = np.exp(eta)
+        eta *= Y
+        eta -= mu
+        return eta.sum(axis=1), mu
 
-    ll = loglik(beta)
+    ll, mu = loglik(beta)
     k = X.shape[1]
     outer = (X[:, :, None] * X[:, None, :]).reshape(X.shape[0], k * k)  # x xᵀ per cell
     converged = np.zeros(n_fit, dtype=bool)
     for _ in range(max_iter):
-        eta = beta @ X.T + off
-        mu = np.exp(eta)
         grad = (Y - mu) @ X
         hess = (mu @ outer).reshape(n_fit, k, k)
         step = np.linalg.solve(hess, grad[..., None])[..., 0]
         t = np.ones(n_fit)
         new = beta + step
-        new_ll = loglik(new)
+        new_ll, new_mu = loglik(new)
         for _ in range(30):
             worse = new_ll < ll - 1e-12 * np.abs(ll)
             if not worse.any():
                 break
             t = np.where(worse, t / 2, t)
             new = beta + t[:, None] * step
-            new_ll = loglik(new)
+            new_ll, new_mu = loglik(new)
         change = np.abs(new - beta).max(axis=1)
-        beta, ll = new, new_ll
+        beta, ll, mu = new, new_ll, new_mu
         converged = change < tol * (1 + np.abs(beta).max(axis=1))
         if converged.all():
             break
