@@ -79,8 +79,10 @@ def test_an_analysis_a_worker_lost_is_run_here(shared_sample, tmp_path):
     here = pipeline._run_analysis(spec, tables, cfg, tmp_path / "here", FigureSaver(None))
     lost: Future = Future()
     lost.set_exception(RuntimeError("worker died"))
-    again = pipeline._collect_analysis(lost, spec, tables, cfg, tmp_path / "lost",
-                                       FigureSaver(None))
+    with pytest.warns(RuntimeWarning, match="'referrals_avoided' failed in a worker "
+                      r"process \(RuntimeError: worker died\)"):
+        again = pipeline._collect_analysis(lost, spec, tables, cfg, tmp_path / "lost",
+                                           FigureSaver(None))
     for field in ("title", "key", "paragraphs", "method", "warnings", "table_files"):
         assert getattr(again[1], field) == getattr(here[1], field), field
     assert len(again[1].tables) == len(here[1].tables) == 1

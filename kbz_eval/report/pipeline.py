@@ -339,10 +339,14 @@ def _collect_analysis(future: Future[Any], spec: Analysis, tables: dict[str, pd.
                       ) -> tuple[Result, html_report.Section, dict[str, pd.DataFrame]]:
     """The outcome of an analysis handed to a worker; if the worker failed for any
     reason, the analysis runs again here, so a genuine error is raised as it would be
-    without workers and a lost worker costs time, not the section."""
+    without workers and a lost worker costs time, not the section. The rerun is said
+    (a ``RuntimeWarning`` naming the analysis and the worker's error), never silent."""
     try:
         return future.result()
-    except Exception:  # noqa: BLE001 - rerun here: the same error, or the outcome
+    except Exception as exc:  # noqa: BLE001 - rerun here: the same error, or the outcome
+        warnings.warn(f"analysis {spec.key!r} failed in a worker process "
+                      f"({type(exc).__name__}: {exc}); it is run again in the report's "
+                      f"process", RuntimeWarning, stacklevel=2)
         return _run_analysis(spec, tables, cfg, work, saver)
 
 
