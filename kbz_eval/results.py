@@ -35,7 +35,7 @@ def tidy_frame(rows: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
 
     Extra keys are kept after the contract columns; a frame passed in is not changed.
     """
-    frame = pd.DataFrame(rows).copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
+    frame = rows.copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
     for col in TIDY_COLUMNS:
         if col not in frame.columns:
             frame[col] = pd.NA

@@ -351,24 +351,19 @@ def _practice_row(pi: PracticeInference, term: str, index: tuple[int, ...], *,
             "inference": "practice", "note": None}
 
 
-def _cell_sums(f: pd.DataFrame, rows: np.ndarray, outcome: str, crude: float, oe: float
-               ) -> dict[str, Any]:
-    """:func:`_cell_row` of the rows of ``f`` selected by the mask ``rows``, summed on
-    the selected values directly (the same sums, without a frame of the rows)."""
-    iy = float(f["iy"].to_numpy()[rows].sum())
-    obs = float(f[outcome].to_numpy()[rows].sum())
-    return {"n_persons": int(np.unique(f["person"].to_numpy()[rows]).size),
-            "insured_years": iy, "observed": obs,
-            "expected": float(f["expected"].to_numpy()[rows].sum()), "oe_ratio": oe,
-            "crude_rate": obs / iy, "standardised_rate": oe * crude}
+def _cell_row(f: pd.DataFrame, outcome: str, crude: float, oe: float,
+              rows: np.ndarray | None = None) -> dict[str, Any]:
+    """Sums of one unit × year for the ``observed_expected`` table: the rows of ``f``
+    selected by the mask ``rows`` (every row when ``None``), summed on the arrays
+    without a frame of the selection (missing values skipped, as pandas sums)."""
+    def picked(column: str) -> np.ndarray:
+        values = f[column].to_numpy()
+        return values if rows is None else values[rows]
 
-
-def _cell_row(sub: pd.DataFrame, outcome: str, crude: float, oe: float) -> dict[str, Any]:
-    """Sums of one unit × year for the ``observed_expected`` table."""
-    iy, obs = float(sub["iy"].sum()), float(sub[outcome].sum())
-    return {"n_persons": int(sub["person"].nunique()), "insured_years": iy,
-            "observed": obs, "expected": float(sub["expected"].sum()), "oe_ratio": oe,
-            "crude_rate": obs / iy, "standardised_rate": oe * crude}
+    iy, obs = float(np.nansum(picked("iy"))), float(np.nansum(picked(outcome)))
+    return {"n_persons": int(np.unique(picked("person")).size), "insured_years": iy,
+            "observed": obs, "expected": float(np.nansum(picked("expected"))),
+            "oe_ratio": oe, "crude_rate": obs / iy, "standardised_rate": oe * crude}
 
 
 def _by_group(f: pd.DataFrame, cp: cc.ClaimsPanel, outcome: str, crude: float, *,
@@ -386,12 +381,10 @@ def _by_group(f: pd.DataFrame, cp: cc.ClaimsPanel, outcome: str, crude: float, *
         group, year = cc.GROUPS[g], cells.years[j]
         level = (_practice_row(pi, "oe", (g, j), randomisation=False) if at_practice
                  else _person_row(person))
-        n = cells.n_persons(g, j)
+        cell = _cell_row(cells.frame, outcome, crude, person["oe_ratio"], cells.rows(g, j))
         rows.append({"term": f"oe_{group}_{year}", "estimate": person["oe_ratio"], **level,
-                     "n": n, "unit": group, "year": year})
-        table.append({"unit": group, "group": group, "year": year,
-                      **_cell_sums(cells.frame, cells.rows(g, j), outcome, crude,
-                                   person["oe_ratio"]),
+                     "n": cell["n_persons"], "unit": group, "year": year})
+        table.append({"unit": group, "group": group, "year": year, **cell,
                       **{k: level[k] for k in ("ci_lower", "ci_upper", "p_value")},
                       "inference": level["inference"]})
     last = None
