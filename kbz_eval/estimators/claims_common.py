@@ -449,7 +449,7 @@ def prepare_claims(
     person, n_persons = _person_codes(column("person_id"))
     sel_year = year if every else year[idx]
     del year
-    order = np.lexsort((sel_year, person))
+    order = _person_year_order(person, sel_year)
     # every column is checked in row order (violations name the first rows), then put
     # in person-year order at once, so the selection is held once and never the panel
     data: dict[str, Any] = {"person": person[order], "year": sel_year[order]}
@@ -496,6 +496,18 @@ def prepare_claims(
                        notes=notes)
 
 
+def _person_year_order(person: np.ndarray, year: np.ndarray) -> slice | np.ndarray:
+    """The order that sorts rows by person, then year: ``slice(None)`` when they
+    already are (as the engine's panel is), so no copy is made by indexing with it."""
+    if len(person) < 2:
+        return slice(None)
+    step = np.diff(person)
+    same = step == 0
+    if (step >= 0).all() and (year[1:][same] >= year[:-1][same]).all():
+        return slice(None)
+    return np.lexsort((year, person))
+
+
 def _check_columns(panel: pd.DataFrame, population: str, values: Sequence[str],
                    need_age_sex: bool) -> None:
     """Every column the selection needs is in the panel."""
@@ -539,7 +551,20 @@ def _group_codes(practice_texts: np.ndarray, prac: pd.DataFrame) -> np.ndarray:
 
 
 def _person_codes(person_id: pd.Series) -> tuple[np.ndarray, int]:
-    """Persons coded in the order of their id (as text), so row order never matters."""
+    """Persons coded in the order of their id (as text), so row order never matters.
+
+    A categorical of text ids whose categories are already in text order (as
+    :func:`kbz_eval.report.engine_inputs.read_panel` gives) is coded from its codes:
+    the rank of each used category, with no hashing or sorting of the ids.
+    """
+    dtype = person_id.dtype
+    if (isinstance(dtype, pd.CategoricalDtype) and dtype.categories.inferred_type == "string"
+            and dtype.categories.is_monotonic_increasing):
+        codes = person_id.cat.codes.to_numpy()
+        used = np.zeros(len(dtype.categories), dtype=bool)
+        used[codes] = True
+        rank = np.cumsum(used, dtype=np.int64) - 1
+        return rank[codes], int(rank[-1]) + 1 if len(rank) else 0
     raw_codes, raw_ids = pd.factorize(person_id)
     id_text = pd.Index(raw_ids).astype(str).to_numpy(dtype=str)
     uniques, inverse = np.unique(id_text, return_inverse=True)

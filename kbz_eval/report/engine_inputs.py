@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from kbz_eval.report.config import ENGINE_TABLES, ReportConfig
+from kbz_eval.report.memory import release_memory
 from kbz_eval.report.progress import Progress
 
 
@@ -108,6 +109,7 @@ class EngineInputs:
         # into pandas, so the two are never held together (the file stays in scratch)
         self._close_duckdb()
         panel = read_panel(result.panel)
+        release_memory()  # what the read-back and the build freed
         panel.attrs["kbz_panel"] = result.report.as_dict()
         return panel
 
@@ -126,7 +128,9 @@ def read_panel(path: Path | str, columns: tuple[str, ...] = REPORT_PANEL_COLUMNS
                ) -> pd.DataFrame:
     """Read the panel file compactly: only ``columns`` (those present), categoricals for
     practice, sex and age band, 32-bit whole numbers; sorted by ``person_id, year`` (the
-    sort is skipped when the file already is, as the engine writes it).
+    sort is skipped when the file already is, as the engine writes it). Text person ids
+    become a categorical whose categories are in text order (the rows' order), so each
+    analysis numbers its persons from the codes instead of hashing and sorting the ids.
 
     At 20 M person-years this holds about 1.5 GB instead of the 4 GB of every column
     with default types; the Arrow memory used while reading is returned afterwards.
@@ -152,6 +156,12 @@ def read_panel(path: Path | str, columns: tuple[str, ...] = REPORT_PANEL_COLUMNS
         in_order = pc.or_(pc.less(a, b), pc.and_(pc.equal(a, b), pc.less(ya, yb)))
         if not pc.all(in_order).as_py():
             table = table.sort_by([("person_id", "ascending"), ("year", "ascending")])
+    i = table.column_names.index("person_id")
+    if pa.types.is_string(table.column(i).type) or pa.types.is_large_string(
+            table.column(i).type):
+        # the rows are sorted by person, so the codes' order is the ids' text order:
+        # the analyses number their persons from the codes without sorting the ids
+        table = table.set_column(i, "person_id", table.column(i).dictionary_encode())
     frame = table.to_pandas()
     del table
     # the Arrow memory pool would otherwise keep the read-back's peak for the whole run

@@ -1,0 +1,113 @@
+"""The panel as the report reads it: person ids as an ordered categorical, persons
+numbered from its codes, rows already in person-year order, memory given back.
+
+Each fast path is compared with the general computation it replaces: the same person
+codes, the same prepared selection and the same analysis results.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import kbz_eval as kbz
+from kbz_eval.estimators import claims_common as cc
+from kbz_eval.report.engine_inputs import read_panel
+from kbz_eval.report.memory import release_memory
+
+
+def _general_codes(person_id: pd.Series) -> tuple[np.ndarray, int]:
+    """Persons numbered in the text order of their ids, by sorting the texts."""
+    text = person_id.astype(object).map(str).to_numpy(dtype=str)
+    uniques, inverse = np.unique(text, return_inverse=True)
+    return inverse.ravel().astype(np.int64), len(uniques)
+
+
+def _ids(rng: np.random.Generator, n: int) -> pd.Series:
+    # ids of varying length and digits, so text order differs from number order
+    numbers = rng.integers(1, 5_000, size=n)
+    return pd.Series([f"P{k}" if k % 3 else f"p-{k:06d}" for k in numbers])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_person_codes_from_ordered_categories_equal_the_sorted_texts(seed):
+    rng = np.random.default_rng(seed)
+    ids = _ids(rng, 3_000)
+    ordered = pd.Series(pd.Categorical(ids, categories=sorted(set(ids))))
+    # a selection leaves some categories unused: they get no code
+    for series in (ordered, ordered[rng.random(len(ordered)) < 0.4].reset_index(drop=True)):
+        codes, n = cc._person_codes(series)
+        want, n_want = _general_codes(series)
+        assert n == n_want
+        np.testing.assert_array_equal(codes, want)
+    # categories out of text order, or numbers, take the general path: same codes
+    shuffled = pd.Series(pd.Categorical(ids, categories=list(dict.fromkeys(ids))))
+    numbers = pd.Series(pd.Categorical(rng.integers(1, 200, size=500)))
+    for series in (shuffled, numbers, ids):
+        codes, n = cc._person_codes(series)
+        want, n_want = _general_codes(series)
+        assert n == n_want
+        np.testing.assert_array_equal(codes, want)
+
+
+def test_person_year_order_is_the_sort_or_no_copy():
+    rng = np.random.default_rng(3)
+    person = np.sort(rng.integers(0, 50, size=400))
+    year = np.concatenate([np.sort(rng.integers(2012, 2017, size=k))
+                           for k in np.bincount(person, minlength=50)])
+    assert cc._person_year_order(person, year) == slice(None)
+    for p, y in ((person[::-1].copy(), year), (person, year[::-1].copy()),
+                 (rng.permutation(person), year)):
+        order = cc._person_year_order(p, y)
+        np.testing.assert_array_equal(order, np.lexsort((y, p)))
+    assert cc._person_year_order(person[:1], year[:1]) == slice(None)
+
+
+def test_read_panel_gives_ordered_person_categories(tmp_path):
+    s = kbz.load_sample()
+    panel = s["person_years"].sample(frac=1.0, random_state=1)  # shuffled on disk
+    path = tmp_path / "panel.parquet"
+    panel.to_parquet(path, index=False)
+    read = read_panel(path)
+    cats = read["person_id"].cat.categories
+    assert cats.is_monotonic_increasing and cats.inferred_type == "string"
+    want = panel.sort_values(["person_id", "year"], ignore_index=True)
+    np.testing.assert_array_equal(read["person_id"].astype(str).to_numpy(),
+                                  want["person_id"].astype(str).to_numpy())
+
+
+@pytest.mark.parametrize("population", ["all", "minima"])
+def test_prepared_selection_is_the_same_from_the_report_panel(tmp_path, population):
+    s = kbz.load_sample()
+    path = tmp_path / "panel.parquet"
+    s["person_years"].sample(frac=1.0, random_state=2).to_parquet(path, index=False)
+    read = read_panel(path)
+    plain = read.assign(person_id=read["person_id"].astype(str))
+    a = cc.prepare_claims(read, s["practices"], population=population,
+                          values=["poli_dbc_cost"], need_age_sex=True)
+    b = cc.prepare_claims(plain, s["practices"], population=population,
+                          values=["poli_dbc_cost"], need_age_sex=True)
+    pd.testing.assert_frame_equal(a.frame, b.frame, check_exact=True)
+    np.testing.assert_array_equal(a.strata, b.strata)
+    assert a.n_persons == b.n_persons
+
+
+def test_an_analysis_gives_the_same_result_on_the_report_panel(tmp_path):
+    s = kbz.load_sample()
+    path = tmp_path / "panel.parquet"
+    s["person_years"].to_parquet(path, index=False)
+    read = read_panel(path)
+    plain = read.assign(person_id=read["person_id"].astype(str))
+    kw = {"inference": "person", "n_boot": 99, "seed": 1}
+    a = kbz.savings(read, s["practices"], year=2015, **kw)
+    b = kbz.savings(plain, s["practices"], year=2015, **kw)
+    pd.testing.assert_frame_equal(a.tidy(), b.tidy(), check_exact=True)
+
+
+def test_release_memory_keeps_objects_and_says_whether_it_trimmed():
+    kept = np.arange(1_000_000, dtype=float)
+    total = kept.sum()
+    done = release_memory()
+    assert isinstance(done, bool)
+    assert kept.sum() == total
