@@ -36,6 +36,7 @@ from kbz_eval.report.engine_inputs import EngineInputs, uses_engine
 from kbz_eval.report.figures import FigureSaver, worker_pool
 from kbz_eval.report.formatting import localise_ticks
 from kbz_eval.report.manifest import build_manifest, write_manifest
+from kbz_eval.report.memory import release_memory
 from kbz_eval.report.messages import localise
 from kbz_eval.report.overview import overview
 from kbz_eval.report.practice_pages import (
@@ -302,6 +303,10 @@ def _run_analysis(spec: Analysis, tables: dict[str, pd.DataFrame], cfg: ReportCo
     return drawn, section, published
 
 
+#: From this many person-years on, memory freed by an analysis is given back to the
+#: system before the next one (:func:`kbz_eval.report.memory.release_memory`).
+LARGE_PANEL = 1_000_000
+
 #: Inputs that never go to a worker process: the claims, which can be large.
 _STAYS_HERE = frozenset({"person_years", *ENGINE_TABLES})
 
@@ -511,10 +516,13 @@ def _build_report(cfg: ReportConfig, work: Path, progress: Progress,
     elsewhere = {**early, **_submit_analyses(
         pool, [spec for spec in ready if spec.key not in early], tables, cfg, work)}
     ran: dict[str, tuple[Result, html_report.Section, dict[str, pd.DataFrame]]] = {}
+    large = len(tables.get("person_years", ())) >= LARGE_PANEL
     for spec in ready:
         if spec.key not in elsewhere:
             progress.step(spec.key)
             ran[spec.key] = _run_analysis(spec, tables, cfg, work, saver)
+            if large:  # the next analysis starts from the panel, not from the last peak
+                release_memory()
     for spec in ready:
         if spec.key in elsewhere:
             progress.step(spec.key)
