@@ -378,3 +378,41 @@ def test_contract_document_states_the_credit_rule():
     text = render_markdown()
     assert "Credit notes: a negative `cost`" in text
     assert "credit exceeds claim" in text
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_the_check_is_the_same_when_the_checked_lines_are_read_again(con, tmp_path,
+                                                                   monkeypatch, seed):
+    """Large inputs are checked with the shared lines inlined (read again, not held):
+    the same violations, rows and kept lines as with DuckDB's materialised plan."""
+    from kbz_eval.engine import validate as engine_validate
+
+    claims, _ = random_claims(seed)
+    path = tmp_path / "claims.parquet"
+    claims.to_parquet(path)
+    seen = []
+    for inline in (False, True):
+        monkeypatch.setattr(engine_validate, "_inline_shared",
+                            lambda con, n_rows, inline=inline: inline)
+        found = problems(lambda: check_source(con, path, "claim_lines", max_rows_listed=5))
+        checked = check_source(con, path, "claim_lines", on_error="drop")
+        seen.append((found, checked.rows_kept,
+                     sorted(con.to_pandas(checked.relation)["claim_id"])))
+    assert seen[0] == seen[1]
+    assert any(f[1] == CREDIT_EXCEEDS_CLAIM for f in seen[0][0])
+
+
+def test_checked_lines_are_inlined_only_when_they_would_not_fit(con):
+    from kbz_eval.engine import validate as engine_validate
+
+    sql = 'WITH "t2" AS (SELECT 1 AS a), "t10" AS (SELECT a FROM "t2") SELECT * FROM "t10"'
+    inlined = engine_validate._inlined(sql)
+    assert inlined.count("AS NOT MATERIALIZED (SELECT") == 2
+    assert con.raw_sql(inlined).fetchall() == con.raw_sql(sql).fetchall()
+    con.raw_sql("SET memory_limit='1GB'")
+    try:
+        assert engine_validate._memory_limit(con) == pytest.approx(10**9, rel=0.01)
+        assert not engine_validate._inline_shared(con, 1_000_000)     # 90 MB
+        assert engine_validate._inline_shared(con, 20_000_000)        # 1.8 GB
+    finally:
+        con.raw_sql("RESET memory_limit")
