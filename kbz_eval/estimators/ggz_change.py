@@ -298,14 +298,16 @@ def _new_patients(person: np.ndarray, year: np.ndarray, cost: np.ndarray, *, tar
 class _Cells:
     """The sums of the analysis, per person and per practice, in one column layout.
 
-    ``rows`` marks the person-years of the cell years (base, follow, placebo year);
-    persons are recoded over those rows only, so the person bootstrap resamples the
-    persons of the analysed years (the lookback year only decides who is new).
+    The sums are over the person-years of the cell years (base, follow, placebo year;
+    :class:`_Rows`); persons are recoded over those rows only, so the person bootstrap
+    resamples the persons of the analysed years (the lookback year only decides who is
+    new).
     """
 
     design: _Design
-    frame: pd.DataFrame  # the analysed rows, with new / placebo_new flags
+    frame: pd.DataFrame  # the new patients' rows (both comparisons), for the GLM
     person_matrix: Any  # CSR: value × group × year, then the per-practice block
+    # (None once the person bootstrap has run)
     n_group_columns: int
     strata: np.ndarray
     practice_sums: PracticeSums
@@ -319,30 +321,141 @@ class _Cells:
         return self.practice_sums.practice_ids
 
 
-def _row_values(cp: cc.ClaimsPanel, design: _Design, outcome: str, *, adjusted: bool,
-                reference: Any) -> tuple[dict[str, np.ndarray], str | None, list[str]]:
-    """Every value of :data:`VALUES` per person-year of ``cp.frame`` (the new patients
-    flagged by their lookback year), the reference's description and notes."""
+#: Columns of the new-patient rows the age/sex GLM reads (with the outcome column).
+_GLM_COLUMNS = ("practice_id", "group", "age_band", "sex")
+
+
+@dataclass
+class _Rows:
+    """The analysed person-years (those of the cell years) as the arrays the sums need.
+
+    Every value of :data:`VALUES` is a row value (cost, insured years, one, expected
+    cost) summed over a subset of these rows (all, the patients, the new patients, the
+    placebo-year new patients), so no value is held as an array of its own.
+    """
+
+    person: np.ndarray  # person code over these rows (0 .. n - 1), rows sorted by person
+    group: np.ndarray  # KBZ or CONTROL (int8)
+    year_cell: np.ndarray  # index into design.cells (int8)
+    practice: np.ndarray  # index into practice_ids (small integer type)
+    practice_ids: list[str]
+    is_kbz: np.ndarray  # per practice
+    cost: np.ndarray
+    iy: np.ndarray
+    is_patient: np.ndarray  # cost > 0
+    new: np.ndarray
+    placebo_new: np.ndarray
+    expected: np.ndarray | None
+    glm_frame: pd.DataFrame  # the new patients of both comparisons, for the GLM
+    expected_desc: str | None
+    notes: list[str]
+
+
+def _sorted_codes(person: np.ndarray) -> np.ndarray:
+    """Codes ``0 .. n - 1`` of the persons in the order of their code; for rows sorted
+    by person (as :class:`claims_common.ClaimsPanel` holds them) a running count of the
+    changes of person, equal to ``np.unique(person, return_inverse=True)[1]``."""
+    if person.size > 1 and not bool(np.all(person[1:] >= person[:-1])):
+        return np.unique(person, return_inverse=True)[1].ravel()
+    first = np.empty(person.size, dtype=bool)
+    first[:1] = True
+    np.not_equal(person[1:], person[:-1], out=first[1:])
+    codes = np.cumsum(first, dtype=np.int32 if person.size < 2**31 else np.int64)
+    codes -= 1
+    return codes
+
+
+def _small_codes(codes: np.ndarray, n: int) -> np.ndarray:
+    """``codes`` (``-1 .. n - 1``) in the smallest signed integer type holding them."""
+    return codes.astype(np.min_scalar_type(-max(n, 1)))
+
+
+def _expected_of(cp: cc.ClaimsPanel, keep: np.ndarray, year: np.ndarray, design: _Design,
+                 outcome: str, reference: Any) -> tuple[np.ndarray, str, list[str]]:
+    """Expected cost of the kept rows: the reference over the base and follow year (as
+    the changes are), zero in the placebo year."""
+    main = np.isin(year, (design.base, design.follow))
+    exp, _, _, desc, notes = expected_values(
+        replace(cp, frame=cp.frame[main & keep].reset_index(drop=True)), outcome, reference)
+    expected = np.zeros(int(keep.sum()))
+    expected[main[keep]] = exp
+    return expected, desc, notes
+
+
+def _analysed_rows(cp: cc.ClaimsPanel, design: _Design, outcome: str, *, adjusted: bool,
+                   reference: Any) -> _Rows:
+    """The rows of the cell years of ``cp.frame`` as :class:`_Rows`; new patients are
+    flagged by their lookback year (which may lie outside the cell years)."""
     f = cp.frame
     year, cost = f["year"].to_numpy(), f[outcome].to_numpy()
     person = cp.person_array()
     new = _new_patients(person, year, cost, target=design.follow, lookback=design.base)
     placebo_new = (np.zeros(len(f), bool) if design.placebo is None else _new_patients(
         person, year, cost, target=design.placebo[1], lookback=design.placebo[0]))
-    values = {"cost": cost, "insured_years": f["iy"].to_numpy(),
-              "person_years": np.ones(len(f)), "patients": (cost > 0).astype(float),
-              "new_patients": new.astype(float), "new_patient_cost": cost * new,
-              "placebo_new_patients": placebo_new.astype(float),
-              "placebo_new_patient_cost": cost * placebo_new}
-    notes, desc = list(cp.notes), None
-    if adjusted:  # reference over the base and follow year, as the changes are
-        main = np.isin(year, (design.base, design.follow))
-        exp, _, _, desc, ref_notes = expected_values(
-            replace(cp, frame=f[main].reset_index(drop=True)), outcome, reference)
-        values["expected"] = np.zeros(len(f))
-        values["expected"][main] = exp
+    keep = np.isin(year, design.cells)
+    every = bool(keep.all())
+
+    def take(a: np.ndarray) -> np.ndarray:
+        return a if every else a[keep]
+
+    notes, desc, expected = list(cp.notes), None, None
+    if adjusted:
+        expected, desc, ref_notes = _expected_of(cp, keep, year, design, outcome, reference)
         notes += ref_notes
-    return values, desc, notes
+    glm_rows = np.flatnonzero(keep & (new | placebo_new))
+    glm_frame = f.iloc[glm_rows][[outcome, *_GLM_COLUMNS]].reset_index(drop=True)
+    glm_frame["new"], glm_frame["placebo_new"] = new[glm_rows], placebo_new[glm_rows]
+    practice_id = take(f["practice_id"])
+    present = set(pd.unique(practice_id))
+    ids = [p for p in cp.practices["practice_id"] if p in present]
+    is_kbz = cp.practices.set_index("practice_id").loc[ids, "group"].to_numpy() == "kbz"
+    year_cell = cc.row_codes(take(f["year"]), {y: i for i, y in enumerate(design.cells)})
+    cost = take(cost)
+    return _Rows(
+        person=_sorted_codes(take(person)),
+        group=np.where(take(f["group"].to_numpy() == "kbz"), KBZ, CONTROL).astype(np.int8),
+        year_cell=_small_codes(year_cell, len(design.cells)),
+        practice=_small_codes(cc.row_codes(practice_id, {p: i for i, p in enumerate(ids)}),
+                              len(ids)),
+        practice_ids=ids, is_kbz=is_kbz, cost=cost, iy=take(f["iy"].to_numpy()),
+        is_patient=cost > 0, new=take(new), placebo_new=take(placebo_new),
+        expected=expected, glm_frame=glm_frame, expected_desc=desc, notes=notes)
+
+
+def _value_blocks(rows: _Rows, cell: np.ndarray, names: Sequence[str]
+                  ) -> list[tuple[np.ndarray, list[np.ndarray]]]:
+    """``(cell, values)`` blocks whose columns are the values ``names`` in order: each
+    value is a row value summed over a subset of the rows, the subset given by a cell
+    code of ``-1`` outside it (for 0/1 values the row value is one: never an array).
+
+    The sums equal those of the full-length values: the rows left out add zeros.
+    """
+    one = np.broadcast_to(np.float64(1.0), rows.cost.shape)  # no memory per row
+    of = {"cost": (None, rows.cost), "insured_years": (None, rows.iy),
+          "person_years": (None, one), "patients": (rows.is_patient, one),
+          "new_patients": (rows.new, one), "new_patient_cost": (rows.new, rows.cost),
+          "placebo_new_patients": (rows.placebo_new, one),
+          "placebo_new_patient_cost": (rows.placebo_new, rows.cost),
+          "expected": (None, rows.expected)}
+    blocks: list[tuple[np.ndarray | None, list[np.ndarray]]] = []
+    for name in names:
+        subset, value = of[name]
+        if blocks and blocks[-1][0] is subset:
+            blocks[-1][1].append(value)
+        else:
+            blocks.append((subset, [value]))
+    return [(cell if subset is None else np.where(subset, cell, -1).astype(cell.dtype),
+             values) for subset, values in blocks]
+
+
+def _practice_sums(rows: _Rows, n_cells: int, names: Sequence[str]) -> PracticeSums:
+    """The practices' sums of the values ``names`` per year cell (layout as
+    :meth:`PracticeSums.from_rows` of the full-length values)."""
+    practice = rows.practice.astype(np.int64)  # from_rows multiplies the codes
+    parts = [PracticeSums.from_rows(practice, cell, values, is_kbz=rows.is_kbz,
+                                    n_cells=n_cells, practice_ids=rows.practice_ids)
+             for cell, values in _value_blocks(rows, rows.year_cell, names)]
+    return replace(parts[0], sums=np.concatenate([p.sums for p in parts], axis=1))
 
 
 def _strata(person: np.ndarray, is_kbz_row: np.ndarray) -> np.ndarray:
@@ -354,48 +467,51 @@ def _strata(person: np.ndarray, is_kbz_row: np.ndarray) -> np.ndarray:
     return has_kbz.astype(np.int64) + 2 * has_ctl.astype(np.int64)
 
 
-def _cells(cp: cc.ClaimsPanel, design: _Design, outcome: str, *, adjusted: bool,
-           reference: Any) -> _Cells:
+def _prepared_rows(panel: pd.DataFrame, practices: pd.DataFrame, years: tuple[Any, Any],
+                   placebo: tuple[int, int] | None, outcome: str, *, population: str,
+                   required: list[tuple[str, Any]], adjusted: bool, reference: Any
+                   ) -> tuple[_Design, _Rows, cc.ClaimsPanel]:
+    """Prepare the panel and take the analysed rows of the ``(base, follow)`` years;
+    returns the design, the rows and the prepared panel without its rows (their copy
+    is let go before the sums are built)."""
+    # prepare_claims checks the required years (named by their parameter) first
+    cp = cc.prepare_claims(panel, practices, population=population, values=[outcome],
+                           need_age_sex=True, required_years=required,
+                           years=[y for _, y in required] + list(placebo or ()))
+    design = _Design(int(years[0]), int(years[1]), placebo)
+    rows = _analysed_rows(cp, design, outcome, adjusted=adjusted, reference=reference)
+    return design, rows, replace(cp, frame=cp.frame.iloc[:0].copy())
+
+
+def _cells(rows: _Rows, design: _Design, *, adjusted: bool) -> _Cells:
     """Per-person and per-practice sums of every value in every group × year cell."""
-    values, desc, notes = _row_values(cp, design, outcome, adjusted=adjusted,
-                                      reference=reference)
-    keep = np.isin(cp.frame["year"].to_numpy(), design.cells)
-    rows = cp.frame[keep].assign(new=values["new_patients"][keep] > 0,
-                                 placebo_new=values["placebo_new_patients"][keep] > 0
-                                 ).reset_index(drop=True)
-    # each value's rows of the cell years are taken and its full-length array let go
-    vals = [values.pop(name)[keep] for name in list(values)]
-    del values
-    person = np.unique(cp.person_array()[keep], return_inverse=True)[1].ravel()
-    n_persons = int(person.max()) + 1
-    is_kbz_row = rows["group"].to_numpy() == "kbz"
     n_cells = len(design.cells)
-    year_cell = cc.row_codes(rows["year"], {y: i for i, y in enumerate(design.cells)})
-    group = np.where(is_kbz_row, KBZ, CONTROL)
-    present = set(pd.unique(rows["practice_id"]))
-    ids = [p for p in cp.practices["practice_id"] if p in present]
-    is_kbz = cp.practices.set_index("practice_id").loc[ids, "group"].to_numpy() == "kbz"
-    practice = cc.row_codes(rows["practice_id"], {p: i for i, p in enumerate(ids)})
-    psums = PracticeSums.from_rows(practice, year_cell, vals, is_kbz=is_kbz,
-                                   n_cells=n_cells, practice_ids=ids)
-    practice_year = np.where(year_cell <= FOLLOW, practice * 2 + year_cell, -1)
-    n_values = len(vals)
-    n_group_columns = n_values * 2 * n_cells
+    names = VALUES if adjusted else VALUES[:-1]
+    n_p = len(rows.practice_ids)
+    psums = _practice_sums(rows, n_cells, names)
+    practice_year = _small_codes(np.where(
+        rows.year_cell <= FOLLOW, rows.practice.astype(np.int64) * 2 + rows.year_cell, -1),
+        2 * n_p)
+    group_year = (rows.group * n_cells + rows.year_cell).astype(rows.year_cell.dtype)
+    n_persons = int(rows.person[-1]) + 1 if rows.person.size else 0
+    strata = _strata(rows.person, rows.group == KBZ)
+    n_group_columns = len(names) * 2 * n_cells
     # sparse: a person fills a few of the value × group × year and practice × year cells;
     # both layouts side by side in one matrix (columns: the group cells, then the
     # practice cells)
-    person_matrix = cc.person_cell_blocks(person, n_persons, [
-        (group * n_cells + year_cell, 2 * n_cells, vals),  # value × group × year
-        (practice_year, 2 * len(ids), vals[:len(PRACTICE_VALUES)])])
-    del vals, practice_year, year_cell, group, practice
+    person_matrix = cc.person_cell_blocks(rows.person, n_persons, [
+        *((cell, 2 * n_cells, values) for cell, values
+          in _value_blocks(rows, group_year, names)),  # value × group × year
+        *((cell, 2 * n_p, values) for cell, values
+          in _value_blocks(rows, practice_year, PRACTICE_VALUES))])
+    del practice_year, group_year
     totals = np.asarray(person_matrix.sum(axis=0)).ravel()
-    observed = totals[:n_group_columns].reshape(n_values, 2, n_cells)
-    practice_observed = totals[n_group_columns:].reshape(len(PRACTICE_VALUES), len(ids), 2)
-    return _Cells(design=design, frame=rows, person_matrix=person_matrix,
-                  n_group_columns=n_group_columns,
-                  strata=_strata(person, is_kbz_row.astype(float)), practice_sums=psums,
+    observed = totals[:n_group_columns].reshape(len(names), 2, n_cells)
+    practice_observed = totals[n_group_columns:].reshape(len(PRACTICE_VALUES), n_p, 2)
+    return _Cells(design=design, frame=rows.glm_frame, person_matrix=person_matrix,
+                  n_group_columns=n_group_columns, strata=strata, practice_sums=psums,
                   observed=observed, practice_observed=practice_observed,
-                  expected_desc=desc, notes=notes)
+                  expected_desc=rows.expected_desc, notes=rows.notes)
 
 
 # --------------------------------------------------------------------------- inference
@@ -977,13 +1093,12 @@ def ggz_change(
     interval = cc.check_choice("interval", interval, cc.INTERVAL_OPTIONS)
     seed, alpha = cc.check_seed(seed), cc.check_alpha(alpha)
     placebo, required, notes = _placebo(panel, base_year, follow_year, placebo_years)
-    # prepare_claims checks the required years (named by their parameter) first
-    cp = cc.prepare_claims(panel, practices, population=population, values=[outcome],
-                           need_age_sex=True, required_years=required,
-                           years=[y for _, y in required] + list(placebo or ()))
-    design = _Design(int(base_year), int(follow_year), placebo)
     adjusted = adjust == "age_sex"
-    cells = _cells(cp, design, outcome, adjusted=adjusted, reference=reference)
+    design, rows, cp = _prepared_rows(
+        panel, practices, (base_year, follow_year), placebo, outcome,
+        population=population, required=required, adjusted=adjusted, reference=reference)
+    cells = _cells(rows, design, adjusted=adjusted)
+    del rows
     if (cells.observed[_V["insured_years"], :, :FOLLOW + 1] == 0).any():
         raise SpecificationError(
             f"A group has no insured years in {design.base} or {design.follow} "
@@ -991,6 +1106,8 @@ def ggz_change(
     inf = _inference(cells, adjusted=adjusted, inference=inference,
                      practice_method=practice_method, n_boot=n_boot, interval=interval,
                      seed=seed, alpha=alpha)
+    # the person sums are resampled: the matrix goes before the GLM and the tables
+    cells = replace(cells, person_matrix=None)
     return _assemble(inf, cells, cp, notes, outcome=outcome, population=population,
                      adjust=adjust, reference=reference, n_boot=n_boot, interval=interval,
                      seed=seed)

@@ -11,7 +11,7 @@ totals over insured years and an age/sex-adjusted variant.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -229,30 +229,114 @@ class _Cells:
     notes: list[str]
 
 
-def _cell_sums(cp: cc.ClaimsPanel, outcome: str, yrs: tuple[int, ...], *, adjusted: bool,
-               reference: Any, population: str) -> _Cells:
-    """Per-person and per-practice sums of cost, insured years, person-years (and
-    expected cost) in every group × year cell; checks that no cell is empty."""
+@dataclass
+class _RowValues:
+    """What the person matrix needs of the prepared rows: the person and group × year
+    cell of every row and the values summed (cost, insured years, one, expected)."""
+
+    person: np.ndarray
+    group_year: np.ndarray
+    values: list[np.ndarray]
+
+
+def _practice_and_row_values(cp: cc.ClaimsPanel, outcome: str, yrs: tuple[int, ...], *,
+                             adjusted: bool, reference: Any
+                             ) -> tuple[PracticeSums, _RowValues, str | None, list[str]]:
+    """The practices' sums per year and the row values of the person matrix, taken
+    from ``cp.frame`` so that the frame can be let go before the matrix is built.
+
+    The person-year value one is a read-only broadcast (no memory per row), the cell
+    codes are held in the smallest integer type and the person codes in 32 bits when
+    they fit; the sums are those of the plain arrays.
+    """
     f = cp.frame
-    n_years = len(yrs)
-    values = [f[outcome].to_numpy(), f["iy"].to_numpy(), np.ones(len(f))]
+    values = [f[outcome].to_numpy(), f["iy"].to_numpy(),
+              np.broadcast_to(np.float64(1.0), len(f))]
     notes, ref_desc = list(cp.notes), None
     if adjusted:
         expected, _, _, ref_desc, ref_notes = expected_values(cp, outcome, reference)
         values.append(expected)
         notes += ref_notes
-    group_year = cc.cell_codes(cp, yrs)  # person matrix cells: group × year
-    matrix = cc.person_cell_sparse(cp.person_array(), group_year, cp.n_persons,
-                                   2 * n_years, values)  # a person fills few cells
     # practice cells: the year only; a practice's group is fixed (practices table)
     practice_ids = cp.practices["practice_id"].tolist()
-    practice = cc.row_codes(f["practice_id"], {p: i for i, p in enumerate(practice_ids)})
-    year = cc.row_codes(f["year"], {y: i for i, y in enumerate(yrs)})
     psums = PracticeSums.from_rows(
-        practice, year, values,
-        is_kbz=cp.practices["group"].to_numpy() == "kbz", n_cells=n_years,
+        cc.row_codes(f["practice_id"], {p: i for i, p in enumerate(practice_ids)}),
+        cc.row_codes(f["year"], {y: i for i, y in enumerate(yrs)}), values,
+        is_kbz=cp.practices["group"].to_numpy() == "kbz", n_cells=len(yrs),
         practice_ids=practice_ids)
-    observed = np.asarray(matrix.sum(axis=0)).reshape(len(values), 2, n_years)
+    # person matrix cells: group × year (-1: none)
+    group_year = cc.cell_codes(cp, yrs).astype(np.min_scalar_type(-2 * len(yrs)))
+    person = cp.person_array()
+    if cp.n_persons < np.iinfo(np.int32).max:
+        person = person.astype(np.int32)
+    return psums, _RowValues(person, group_year, values), ref_desc, notes
+
+
+#: Person-years per slice of the person matrix: each slice is summed on its own and its
+#: entries written into the matrix, so the working arrays are those of one slice.
+MATRIX_SLICE_ROWS = 1 << 20
+
+
+def _person_matrix(person: np.ndarray, cell: np.ndarray, n_persons: int, n_cells: int,
+                   values: Sequence[np.ndarray], *, slice_rows: int = MATRIX_SLICE_ROWS
+                   ) -> Any:
+    """:func:`claims_common.person_cell_sparse` of rows sorted by person, summed over
+    slices of whole persons and written into one CSR matrix (the same matrix).
+
+    The matrix's arrays are allocated for the most entries there can be (a row adds at
+    most one per value) and filled slice by slice; only the part written takes memory
+    (pages are mapped when first written), and a slice's arrays go before the next
+    slice is summed: the memory is the matrix and one slice's working arrays instead of
+    the working arrays of every row at once.
+    """
+    from scipy import sparse
+
+    n_slices = -(-person.size // slice_rows)
+    if n_slices <= 1 or not bool(np.all(person[1:] >= person[:-1])):
+        return cc.person_cell_sparse(person, cell, n_persons, n_cells, values)
+    n_columns = n_cells * len(values)
+    most = person.size * len(values)
+    index_type = np.int32 if max(most, n_columns) < np.iinfo(np.int32).max else np.int64
+    data = np.empty(most, dtype=float)
+    indices = np.empty(most, dtype=index_type)
+    indptr = np.zeros(n_persons + 1, dtype=index_type)
+    first = np.linspace(0, n_persons, n_slices + 1).astype(np.int64)  # person per slice
+    rows = np.searchsorted(person, first)  # its first row
+    at = 0
+    for p0, p1, r0, r1 in zip(first[:-1], first[1:], rows[:-1], rows[1:], strict=True):
+        part = cc.person_cell_sparse(person[r0:r1] - p0, cell[r0:r1], int(p1 - p0),
+                                     n_cells, [v[r0:r1] for v in values])
+        data[at:at + part.nnz] = part.data
+        indices[at:at + part.nnz] = part.indices
+        indptr[p0 + 1:p1 + 1] = part.indptr[1:] + at
+        at += part.nnz
+        del part
+    return sparse.csr_matrix((data[:at], indices[:at], indptr), shape=(n_persons, n_columns))
+
+
+def _prepared_cells(panel: pd.DataFrame, practices: pd.DataFrame, *, population: str,
+                    outcome: str, years: Sequence[int] | None, year: Any, base_year: Any,
+                    adjusted: bool, reference: Any
+                    ) -> tuple[_Cells, cc.ClaimsPanel, tuple[int, ...]]:
+    """Prepare the panel (:func:`claims_common.prepare_claims`), check the years and sum
+    cost, insured years, person-years (and expected cost) per person and per practice in
+    every group × year cell; checks that no cell is empty.
+
+    Returns the sums, the prepared panel without its rows (their copy is let go before
+    the person matrix is built) and the analysed years.
+    """
+    cp = cc.prepare_claims(panel, practices, population=population, values=[outcome],
+                           years=years, need_age_sex=adjusted,
+                           required_years=[("year", year), ("base_year", base_year)])
+    yrs = _check_years(cp, int(year), int(base_year))
+    psums, rows, ref_desc, notes = _practice_and_row_values(
+        cp, outcome, yrs, adjusted=adjusted, reference=reference)
+    cp = replace(cp, frame=cp.frame.iloc[:0].copy())
+    n_years = len(yrs)
+    matrix = _person_matrix(rows.person, rows.group_year, cp.n_persons, 2 * n_years,
+                            rows.values)  # a person fills few cells
+    del rows
+    observed = np.asarray(matrix.sum(axis=0)).reshape(psums.sums.shape[1], 2, n_years)
     empty = [(g, int(y)) for gi, g in enumerate(cc.GROUPS) for yi, y in enumerate(yrs)
              if observed[VALUES.index("insured_years"), gi, yi] == 0]
     if empty:
@@ -260,7 +344,7 @@ def _cell_sums(cp: cc.ClaimsPanel, outcome: str, yrs: tuple[int, ...], *, adjust
             f"No insured years in {empty} for {cc.describe_population(population)}; "
             "the cost per insured year and the saving are not defined there."
         )
-    return _Cells(matrix, psums, observed, ref_desc, notes)
+    return _Cells(matrix, psums, observed, ref_desc, notes), cp, yrs
 
 
 #: term → (unit, has a test of zero, the saving whose randomisation p it carries). A total
@@ -558,13 +642,10 @@ def savings(
     financing = _check_money("extra_financing_eur",
                              DEFAULT_EXTRA_FINANCING_EUR if assumed else extra_financing_eur)
     adjusted = adjust == "age_sex"
-    cp = cc.prepare_claims(panel, practices, population=population, values=[outcome],
-                           years=years, need_age_sex=adjusted,
-                           required_years=[("year", year), ("base_year", base_year)])
+    cells, cp, yrs = _prepared_cells(
+        panel, practices, population=population, outcome=outcome, years=years, year=year,
+        base_year=base_year, adjusted=adjusted, reference=reference)
     year, base_year = int(year), int(base_year)
-    yrs = _check_years(cp, year, base_year)
-    cells = _cell_sums(cp, outcome, yrs, adjusted=adjusted, reference=reference,
-                       population=population)
 
     def statistic(sums: np.ndarray) -> dict[str, np.ndarray]:
         return _statistics(sums, n_years=len(yrs), base=yrs.index(base_year),
