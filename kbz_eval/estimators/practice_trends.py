@@ -601,13 +601,30 @@ class _Cells:
 
 
 def _cells(cp: cc.ClaimsPanel, indicators: Sequence[str]) -> _Cells:
-    cp.frame["_one"] = 1.0  # cp.frame is this analysis' own copy
-    sums, _ = cc.practice_year_sums(cp, cp.years, [*indicators, "iy", "_one"])
+    """The practice × year sums of the indicators and insured years, and the rows
+    (persons) per practice × year.
+
+    One year at a time on the practice codes: ``np.bincount`` adds each cell's rows in
+    row order, so the sums are those of :func:`~kbz_eval.estimators.claims_common.
+    practice_year_sums`, without a column of ones or a copy of every value column.
+    """
+    f = cp.frame
+    ids = cp.practices["practice_id"].tolist()
+    code = cc.row_codes(f["practice_id"], {p: i for i, p in enumerate(ids)})
+    year = f["year"].to_numpy()
+    columns = [f[c].to_numpy(dtype=float) for c in [*indicators, "iy"]]
+    sums = np.zeros((len(ids), len(cp.years), len(columns)))
+    persons = np.zeros((len(ids), len(cp.years)), dtype=np.int64)
+    for j, y in enumerate(cp.years):
+        at = np.flatnonzero(year == y)
+        where = code[at]
+        persons[:, j] = np.bincount(where, minlength=len(ids))
+        for k, values in enumerate(columns):
+            sums[:, j, k] = np.bincount(where, weights=values[at], minlength=len(ids))
     k = len(indicators)
-    return _Cells(ids=cp.practices["practice_id"].tolist(),
-                  groups=cp.practices["group"].to_numpy(dtype=object),
+    return _Cells(ids=ids, groups=cp.practices["group"].to_numpy(dtype=object),
                   years=tuple(int(y) for y in cp.years), totals=sums[:, :, :k],
-                  iy=sums[:, :, k], persons=np.rint(sums[:, :, k + 1]).astype(np.int64))
+                  iy=sums[:, :, k], persons=persons)
 
 
 def _series_points(cells: _Cells, selected: list[str], indicators: Sequence[str],

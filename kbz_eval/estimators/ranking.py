@@ -18,7 +18,7 @@ expected values come from indirect standardisation on age band × sex
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -140,27 +140,91 @@ def _expected(panel: pd.DataFrame, practices: pd.DataFrame, *, outcome: str,
     return cp, notes, {}
 
 
+def _practice_row_sets(frame: pd.DataFrame) -> Iterator[tuple[str, np.ndarray]]:
+    """Each practice of ``frame`` (in the order of ``groupby("practice_id",
+    sort=True)``) with the positions of its rows, ascending.
+
+    One practice at a time from the integer codes of the column, so a practice's rows
+    are never copied as a frame: the positions of one practice are held at once
+    instead of a sub-frame per practice and a person-level frame within it.
+    """
+    column = frame["practice_id"]
+    if isinstance(column.dtype, pd.CategoricalDtype):  # grouped in category order
+        codes, ids = column.cat.codes.to_numpy(), column.cat.categories
+    else:
+        codes, ids = pd.factorize(column, sort=True)
+    for k, pid in enumerate(ids):
+        rows = np.flatnonzero(codes == k)
+        if rows.size:  # groupby leaves out practices without rows
+            yield pid, rows
+
+
+def _person_sums(person: np.ndarray, values: Sequence[np.ndarray]
+                ) -> tuple[int, list[np.ndarray]] | None:
+    """Per person, the sums of ``values`` over the person's rows, persons in the order
+    of ``person`` (rows sorted by person, as :class:`~kbz_eval.estimators.claims_common.
+    ClaimsPanel` keeps them); ``None`` when the rows are not sorted by person.
+
+    ``np.add.reduceat`` over each person's run of rows: the sums that
+    ``groupby("person", sort=False).sum()`` gives, without the frame.
+    """
+    if person.size and (person[1:] < person[:-1]).any():
+        return None
+    starts = np.flatnonzero(np.r_[True, person[1:] != person[:-1]]) if person.size \
+        else np.zeros(0, dtype=np.int64)
+    return starts.size, [np.add.reduceat(v, starts) if starts.size else v[:0]
+                         for v in values]
+
+
+def _practice_row(rows: np.ndarray, person: np.ndarray,
+                  columns: dict[str, np.ndarray], f: pd.DataFrame, outcome: str,
+                  alpha: float) -> dict[str, Any]:
+    """The sums, O/E and standard error of log O/E of one practice (its ``rows``)."""
+    o, e = columns[outcome][rows], columns["expected"][rows]
+    sums = _person_sums(person[rows], [o, e])
+    if sums is None:  # not sorted by person: the plain grouping
+        persons = f.iloc[rows].groupby("person", sort=False)[[outcome, "expected"]].sum()
+        sums = len(persons), [persons[outcome].to_numpy(), persons["expected"].to_numpy()]
+    n_persons, (o_person, e_person) = sums
+    inf = oe_inference(o_person, e_person, alpha=alpha)
+    r = inf["oe_ratio"]
+    observed, iy = float(o.sum()), float(columns["iy"][rows].sum())
+    return {"n_persons": n_persons, "insured_years": iy,
+            "observed": observed, "expected": float(e.sum()),
+            "crude_rate": observed / iy, "estimate": r,
+            "std_error": inf["std_error"] / r if r > 0 else np.nan,
+            "ci_lower": inf["ci_lower"], "ci_upper": inf["ci_upper"],
+            "p_value": inf["p_value"]}
+
+
 def _practice_rows(cp: cc.ClaimsPanel, outcome: str, alpha: float) -> pd.DataFrame:
     """Per practice: sums, O/E and the standard error of log O/E from per-person sums
-    (a person's years at the practice summed, so persons are the independent units)."""
+    (a person's years at the practice summed, so persons are the independent units).
+
+    Works one practice at a time on the rows' positions (:func:`_practice_row_sets`),
+    so the working memory is that of one practice's rows, not of the panel."""
     f = cp.frame
     group_of = dict(zip(cp.practices["practice_id"], cp.practices["group"], strict=True))
+    person = f["person"].to_numpy()
+    columns = {c: f[c].to_numpy(dtype=float) for c in (outcome, "expected", "iy")}
     out = []
-    for pid, sub in f.groupby("practice_id", sort=True):
-        persons = sub.groupby("person", sort=False)[[outcome, "expected"]].sum()
-        inf = oe_inference(persons[outcome].to_numpy(), persons["expected"].to_numpy(),
-                           alpha=alpha)
-        r = inf["oe_ratio"]
-        se_log = inf["std_error"] / r if r > 0 else np.nan
-        observed, iy = float(sub[outcome].sum()), float(sub["iy"].sum())
-        out.append({"practice": pid, "group": group_of[pid], "n_persons": len(persons),
-                    "insured_years": iy, "observed": observed,
-                    "expected": float(sub["expected"].sum()), "crude_rate": observed / iy,
-                    "estimate": r, "std_error": se_log, "ci_lower": inf["ci_lower"],
-                    "ci_upper": inf["ci_upper"], "p_value": inf["p_value"]})
+    for pid, rows in _practice_row_sets(f):
+        row = _practice_row(rows, person, columns, f, outcome, alpha)
+        out.append({"practice": pid, "group": group_of[pid], **row})
     table = pd.DataFrame(out)
     table["n_persons"] = table["n_persons"].astype("Int64")
     return table
+
+
+def _n_persons_in(cp: cc.ClaimsPanel, practices: set[str]) -> int:
+    """Distinct persons with a row at one of ``practices``, counted on a mark per
+    person code instead of a copy of the rows' person codes."""
+    person = cp.frame["person"].to_numpy()
+    seen = np.zeros(int(person.max()) + 1 if person.size else 0, dtype=bool)
+    for pid, rows in _practice_row_sets(cp.frame):
+        if pid in practices:
+            seen[person[rows]] = True
+    return int(np.count_nonzero(seen))
 
 
 def _heterogeneity(y: np.ndarray, v: np.ndarray, chosen: str, alpha: float
@@ -396,7 +460,7 @@ def practice_ranking(
         table[col] = pd.array([pd.NA] * len(table), dtype="Int64")
         table.loc[ok, col] = ranks["lower" if col == "rank_lower" else "upper"]
     in_model = set(table.loc[ok, "practice"])
-    n_total = int(cp.frame.loc[cp.frame["practice_id"].isin(in_model), "person"].nunique())
+    n_total = _n_persons_in(cp, in_model)
     rows = _tidy_rows(table.loc[ok], post_sd, het, n_total, alpha)
     table = table.drop(columns=["p_value"])
     period = "all years" if year is None else str(int(year))

@@ -448,6 +448,65 @@ class _TrendViews:
         return self.hidden.loc[at].reset_index(drop=True)
 
 
+def _grouped_persons(panel: pd.DataFrame) -> pd.DataFrame:
+    """:func:`practice_year_persons` by ``groupby(...).nunique()`` (any panel)."""
+    return (panel.groupby([panel["practice_id"].astype(str).rename("practice"),
+                           panel["year"].astype("int64")], sort=True)["person_id"]
+            .nunique().rename("n_persons").reset_index())
+
+
+def _value_codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer code of every row (``-1``: missing) and the values the codes stand for;
+    a categorical column gives its own codes, without a pass over the rows."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy(), column.cat.categories
+    codes, uniques = pd.factorize(column)
+    return codes, pd.Index(uniques)
+
+
+def _one_row_per_person_year(person: np.ndarray, year: np.ndarray) -> bool:
+    """Whether the rows run person by person (equal codes together, in ascending code)
+    with the years of each person strictly increasing: then no person-year repeats."""
+    if person.size < 2:
+        return True
+    if (person[1:] < person[:-1]).any():
+        return False
+    same = person[1:] == person[:-1]
+    return not (same & (year[1:] <= year[:-1])).any()
+
+
+def practice_year_persons(panel: pd.DataFrame) -> pd.DataFrame:
+    """Distinct persons per practice and year of the panel: ``practice`` (text),
+    ``year``, ``n_persons``, sorted by practice and year.
+
+    The frame ``groupby([practice_id as text, year])["person_id"].nunique()`` gives.
+    On a panel of one row per person-year, in person order (as
+    :func:`kbz_eval.report.engine_inputs.read_panel` gives it), the distinct persons are
+    the rows, counted per year on the practice codes; any other panel (unsorted, with
+    missing values or repeated person-years) is grouped as written.
+    """
+    year = panel["year"]
+    if not pd.api.types.is_integer_dtype(year.dtype) or not len(panel):
+        return _grouped_persons(panel)
+    practice, ids = _value_codes(panel["practice_id"])
+    person, _ = _value_codes(panel["person_id"])
+    texts = ids.astype(str)
+    y = year.to_numpy()
+    if ((practice < 0).any() or (person < 0).any() or not texts.is_unique
+            or not _one_row_per_person_year(person, y)):
+        return _grouped_persons(panel)
+    first, last = int(y.min()), int(y.max())
+    counts = np.zeros((len(ids), last - first + 1), dtype=np.int64)
+    for j in range(counts.shape[1]):
+        counts[:, j] = np.bincount(practice[y == first + j], minlength=len(ids))
+    by_text = np.argsort(np.asarray(texts, dtype=object), kind="stable")
+    code, j = np.nonzero(counts[by_text])
+    return pd.DataFrame({
+        "practice": pd.Series(np.asarray(texts, dtype=object)[by_text][code]).astype(str),
+        "year": (j + first).astype(np.int64),
+        "n_persons": counts[by_text][code, j]})
+
+
 def _own_indicator(tables: Mapping[str, pd.DataFrame], persons: pd.DataFrame,
                    cfg: ReportConfig) -> pd.DataFrame | None:
     """Each practice's IVM score per year, withheld where the practice had fewer than
@@ -571,9 +630,7 @@ def compute_practice_results(tables: Mapping[str, pd.DataFrame], cfg: ReportConf
     if out.trends is not None and raw_trends is not None:
         _trend_plot_data(raw_trends, out.trends, cfg)
     if "practice_indicators" in tables:
-        persons = (panel.groupby([panel["practice_id"].astype(str).rename("practice"),
-                                  panel["year"].astype("int64")], sort=True)["person_id"]
-                   .nunique().rename("n_persons").reset_index())
+        persons = practice_year_persons(panel)
         out.own_ivm = _own_indicator(tables, persons, cfg)
         # the spread of the scores that are published, each on its practice's page: a
         # spread over all practices would give a withheld score away (11 of 12 scores
