@@ -105,6 +105,25 @@ def test_an_analysis_gives_the_same_result_on_the_report_panel(tmp_path):
     pd.testing.assert_frame_equal(a.tidy(), b.tidy(), check_exact=True)
 
 
+def test_prepared_frame_on_a_sorted_panel_never_writes_into_the_panel(tmp_path):
+    """On a panel already in person-year order the prepared columns may be views of the
+    panel's own; writing into the prepared frame must still leave the panel as it was."""
+    s = kbz.load_sample()
+    path = tmp_path / "panel.parquet"
+    s["person_years"].to_parquet(path, index=False)
+    panel = read_panel(path)
+    panel["poli_dbc_cost"] = panel["poli_dbc_cost"].astype(float)
+    before = panel.copy(deep=True)
+    cp = cc.prepare_claims(panel, s["practices"], population="all",
+                           values=["poli_dbc_cost"], need_age_sex=True)
+    assert cc._person_year_order(cp.frame["person"].to_numpy(),
+                                 cp.frame["year"].to_numpy()) == slice(None)
+    cp.frame["poli_dbc_cost"] = cp.frame["poli_dbc_cost"] * 2.0
+    cp.frame.loc[cp.frame.index[:50], "iy"] = -1.0
+    cp.frame.iloc[:50, cp.frame.columns.get_loc("year")] = 0
+    pd.testing.assert_frame_equal(panel, before, check_exact=True)
+
+
 def test_release_memory_keeps_objects_and_says_whether_it_trimmed():
     kept = np.arange(1_000_000, dtype=float)
     total = kept.sum()

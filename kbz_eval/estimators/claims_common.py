@@ -454,17 +454,19 @@ def prepare_claims(
     # in person-year order at once, so the selection is held once and never the panel
     data: dict[str, Any] = {"person": person[order], "year": sel_year[order]}
     del person
-    data["practice_id"] = _categorical(p_codes[idx][order], p_texts)
-    group = group[idx][order]
+    picked = slice(None) if every else idx  # a slice: no copy when every row is kept
+    data["practice_id"] = _categorical(p_codes[picked][order], p_texts)
+    group = group[picked][order]
     data["group"] = _categorical(group, GROUP_TEXTS)
     is_kbz_row = group == 0  # GROUP_TEXTS[0] is "kbz"
     del p_codes, group
     data["iy"] = tables.insured_years(
         _as_number(column("insured_days"), "insured_days", src, tab, minimum=1,
-                   positions=idx)[order],
+                   positions=None if every else idx)[order],
         data["year"])
     for col in values:
-        data[col] = _as_number(column(col), col, src, tab, minimum=0, positions=idx)[order]
+        data[col] = _as_number(column(col), col, src, tab, minimum=0,
+                               positions=None if every else idx)[order]
     if need_age_sex:
         data["sex"] = _sexes(column("sex"))[order]
         ages = [c for c in ("age_band", "birth_year") if c in panel.columns]
