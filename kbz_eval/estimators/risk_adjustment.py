@@ -15,7 +15,7 @@ assigned to), each practice's own O/E with its own interval.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -118,14 +118,106 @@ def reference_rates(frame: pd.DataFrame, outcome: str, mask: np.ndarray | None =
     Columns ``age_band, sex, n_persons, insured_years, total, rate``; strata without
     exposure are left out. ``n_persons`` counts distinct persons (``person`` codes).
     """
-    f = frame if mask is None else frame[mask]
+    # only the columns the rates need are selected, not a copy of every column
+    needed = list(dict.fromkeys([*STRATA, outcome, "iy", "person"]))
+    f = frame if mask is None else frame[needed][mask]
     rates = standardise.stratum_rates(f, value=outcome, exposure="iy", strata=STRATA)
-    persons = f.groupby(list(STRATA), observed=True, sort=True)["person"].nunique()
+    persons = _stratum_persons(f)
+    if persons is None or len(persons) != len(rates):
+        persons = f.groupby(list(STRATA), observed=True, sort=True)["person"].nunique(
+            ).to_numpy()
     out = pd.DataFrame({
         "age_band": rates["age_band"], "sex": rates["sex"],
-        "n_persons": persons.to_numpy(), "insured_years": rates["iy"],
+        "n_persons": persons, "insured_years": rates["iy"],
         "total": rates[outcome], "rate": rates["rate"]})
     return out[out["insured_years"] > 0].reset_index(drop=True)
+
+
+def _stratum_persons(f: pd.DataFrame) -> np.ndarray | None:
+    """Distinct persons per observed age band × sex, in the order of
+    ``groupby(STRATA, observed=True, sort=True)``, counted on the category codes.
+
+    A ``groupby(...).nunique()`` hashes every person code of every stratum; here rows
+    sorted by person (as :func:`kbz_eval.estimators.claims_common.prepare_claims` gives)
+    are counted by comparing neighbours. ``None`` when the strata are not categorical
+    or the persons are not sorted: the caller then counts with ``nunique``.
+    """
+    if not all(isinstance(f[c].dtype, pd.CategoricalDtype) for c in STRATA):
+        return None
+    person = f["person"].to_numpy()
+    if not _non_decreasing(person):
+        return None
+    bands = f["age_band"].cat.categories
+    band = f["age_band"].cat.codes.to_numpy()
+    sex = f["sex"].cat.codes.to_numpy()
+    n_sex = len(f["sex"].cat.categories)
+    n_codes = len(bands) * n_sex
+    # counted in age order: a person's age band only grows, so each person's strata
+    # are then non-decreasing and the count needs no sort (categories are in text
+    # order, where 5-9 comes after 10-14)
+    age_rank = _age_order(bands)
+    known = (band >= 0) & (sex >= 0)  # a missing category is no group (dropna)
+    if not known.all():
+        person, band, sex = person[known], band[known], sex[known]
+    key = age_rank[band] * n_sex + sex.astype(np.int32)
+    by_key = _distinct_persons_per_code(person, key, n_codes)
+    # back to (band, sex) code order: the order of the sorted groups of two categoricals
+    band_code, sex_code = np.divmod(np.arange(n_codes), n_sex)
+    counts = by_key[age_rank[band_code] * n_sex + sex_code]
+    return counts[counts > 0]
+
+
+def _age_order(bands: pd.Index) -> np.ndarray:
+    """Rank (``int32``) of each age band category in age order
+    (:data:`kbz_eval.tables.AGE_BANDS`); other categories after them, in their order."""
+    position = {b: i for i, b in enumerate(tables.AGE_BANDS)}
+    where = [position.get(b, len(position) + i) for i, b in enumerate(bands)]
+    return np.argsort(np.argsort(where, kind="stable"), kind="stable").astype(np.int32)
+
+
+def _non_decreasing(values: np.ndarray) -> bool:
+    """Whether ``values`` never decrease from one row to the next."""
+    return bool((values[1:] >= values[:-1]).all())
+
+
+def _distinct_persons_per_code(person: np.ndarray, code: np.ndarray, n_codes: int
+                              ) -> np.ndarray:
+    """Number of distinct persons per code ``0 .. n_codes - 1``.
+
+    Parameters
+    ----------
+    person
+        Person code per row, non-decreasing (rows sorted by person).
+    code
+        Code ``0 .. n_codes - 1`` per row.
+    n_codes
+        Number of codes.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64`` count per code.
+
+    Notes
+    -----
+    A (person, code) pair starts where the person or the code differs from the row
+    before. When each person's codes never decrease (an age band grows with the year),
+    equal pairs are next to each other and every start is a new pair. Otherwise the
+    rows are put in code order by a stable sort, which keeps each code's persons
+    sorted, and the starts are counted there.
+    """
+    if len(code) == 0:
+        return np.zeros(n_codes, dtype=np.int64)
+    same_person = person[1:] == person[:-1]
+    if (same_person & (code[1:] < code[:-1])).any():
+        # the smallest unsigned type: NumPy sorts 8- and 16-bit integers by radix sort
+        order = np.argsort(code.astype(np.min_scalar_type(max(n_codes - 1, 0))),
+                           kind="stable")
+        person, code = person[order], code[order]
+        same_person = person[1:] == person[:-1]
+    start = np.ones(len(code), dtype=bool)
+    start[1:] = ~same_person | (code[1:] != code[:-1])
+    return np.bincount(code[start], minlength=n_codes).astype(np.int64)
 
 
 def _external_rates(reference: pd.DataFrame) -> pd.DataFrame:
@@ -216,14 +308,21 @@ def expected_values(cp: cc.ClaimsPanel, outcome: str, reference: Any
             )
         crude = float(exp.sum() / iy.sum())
     else:
-        ref = f if ref_mask is None else f[ref_mask]
-        crude = float(ref[outcome].sum() / ref["iy"].sum())
+        # the reference's columns, not a copy of the frame's rows
+        crude = float(_column(f, outcome, ref_mask).sum() / _column(f, "iy", ref_mask).sum())
         if unmatched.any():
             notes.append(
                 f"{int(unmatched.sum())} person-year(s) are in age band × sex strata "
                 "without reference exposure; their expected value uses the crude reference "
                 "rate.")
-    return np.where(unmatched, iy * crude, exp), rates, crude, desc, notes
+    # the crude rate filled in place (exp is a new array): no second array of the rows
+    exp[unmatched] = iy[unmatched] * crude
+    return exp, rates, crude, desc, notes
+
+
+def _column(f: pd.DataFrame, name: str, mask: np.ndarray | None) -> pd.Series:
+    """Column ``name`` of the rows in ``mask`` (every row when ``None``)."""
+    return f[name] if mask is None else f[name][mask]
 
 
 # --------------------------------------------------------------------------- inference
@@ -244,7 +343,8 @@ def _expected_by_codes(f: pd.DataFrame, rates: pd.DataFrame) -> np.ndarray:
         for j, sex in enumerate(sexes):
             table[i, j] = rate_of.get((band, sex), np.nan)
     rate = table[f["age_band"].cat.codes.to_numpy(), f["sex"].cat.codes.to_numpy()]
-    return f["iy"].to_numpy(dtype=float) * rate
+    # the product in place of the looked-up rates: one array of the rows, not two
+    return np.multiply(f["iy"].to_numpy(dtype=float), rate, out=rate)
 
 
 def oe_inference(observed: np.ndarray, expected: np.ndarray, *, alpha: float
@@ -288,41 +388,133 @@ def _oe_statistic(sums: np.ndarray, *, n_years: int) -> dict[str, np.ndarray]:
 
 
 @dataclass
-class _GroupCells:
-    """Per-person rows and per-practice sums of observed and expected, by group × year."""
+class _Rows:
+    """The columns the cell sums read, as arrays over the rows of the prepared frame."""
 
-    frame: pd.DataFrame
+    person: np.ndarray
+    iy: np.ndarray
+    observed: np.ndarray
+    expected: np.ndarray
+    #: whether the person codes never decrease (rows sorted by person, as
+    #: :func:`kbz_eval.estimators.claims_common.prepare_claims` gives them)
+    persons_sorted: bool
+
+    @classmethod
+    def of(cls, f: pd.DataFrame, outcome: str, expected: np.ndarray) -> _Rows:
+        """The arrays of ``f`` (no copy of the frame) and the expected values."""
+        person = f["person"].to_numpy()
+        return cls(person=person, iy=f["iy"].to_numpy(), observed=f[outcome].to_numpy(),
+                   expected=expected, persons_sorted=_non_decreasing(person))
+
+    def n_persons(self, positions: np.ndarray) -> int:
+        """Distinct persons among the rows at ``positions`` (increasing positions)."""
+        person = self.person[positions]
+        if not self.persons_sorted:
+            return int(np.unique(person).size)
+        # the selected persons are sorted too: a new person differs from the row before
+        return int(person.size and 1 + np.count_nonzero(person[1:] != person[:-1]))
+
+
+@dataclass
+class _Cells:
+    """Rows grouped by an integer cell code, as ``groupby(..., sort=True)`` groups them.
+
+    One stable sort of the codes puts each cell's rows next to each other, still in
+    row order; a cell's rows are then a slice of ``order``. This replaces the sub-frames
+    of a ``groupby`` (a sorted copy of every column) and a mask of every row per cell.
+    """
+
+    order: np.ndarray
+    #: the codes that have rows, ascending
+    codes: np.ndarray
+    #: cell ``k`` (code ``codes[k]``) holds ``order[bounds[k]:bounds[k + 1]]``
+    bounds: np.ndarray
+
+    @classmethod
+    def of(cls, code: np.ndarray, n_codes: int) -> _Cells:
+        """Cells of the codes ``0 .. n_codes - 1`` (rows with a negative code left out)."""
+        keep = code >= 0
+        rows = None if keep.all() else np.flatnonzero(keep)
+        if rows is not None:
+            code = code[rows]
+        # the smallest unsigned type: NumPy sorts 8- and 16-bit integers by radix sort
+        small = code.astype(np.min_scalar_type(max(n_codes - 1, 0)), copy=False)
+        order = np.argsort(small, kind="stable")
+        if rows is not None:
+            order = rows[order]
+        counts = np.bincount(small, minlength=n_codes)
+        present = np.flatnonzero(counts)
+        bounds = np.zeros(present.size + 1, dtype=np.int64)
+        np.cumsum(counts[present], out=bounds[1:])
+        return cls(order=order, codes=present, bounds=bounds)
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+        """``(code, row positions)`` per cell with rows, in code order."""
+        for k, code in enumerate(self.codes.tolist()):
+            yield code, self.order[self.bounds[k]:self.bounds[k + 1]]
+
+
+def _cell(rows: _Rows, positions: np.ndarray, crude: float, alpha: float
+          ) -> tuple[dict[str, float], dict[str, Any]]:
+    """The person-level O/E inference and the ``observed_expected`` sums of one cell."""
+    observed, expected = rows.observed[positions], rows.expected[positions]
+    inf = oe_inference(observed, expected, alpha=alpha)
+    return inf, _cell_row(rows, positions, observed, expected, crude, inf["oe_ratio"])
+
+
+def _cell_row(rows: _Rows, positions: np.ndarray, observed: np.ndarray,
+              expected: np.ndarray, crude: float, oe: float) -> dict[str, Any]:
+    """Sums of one unit × year for the ``observed_expected`` table over the rows at
+    ``positions`` (``observed`` and ``expected`` already taken from them), missing
+    values skipped as pandas sums."""
+    iy, obs = float(np.nansum(rows.iy[positions])), float(np.nansum(observed))
+    return {"n_persons": rows.n_persons(positions), "insured_years": iy,
+            "observed": obs, "expected": float(np.nansum(expected)),
+            "oe_ratio": oe, "crude_rate": obs / iy, "standardised_rate": oe * crude}
+
+
+@dataclass
+class _GroupCells:
+    """Per-practice sums, and per group × year the person-level O/E inference and the
+    ``observed_expected`` sums."""
+
     years: tuple[int, ...]
     practice_sums: PracticeSums
     person: dict[tuple[int, int], dict[str, float]]  # (group, year) → oe_inference
-
-    def rows(self, g: int, j: int) -> np.ndarray:
-        """Whether each row of ``frame`` is in group ``g`` and year ``j``."""
-        f = self.frame
-        return (f["g"].to_numpy() == g) & (f["j"].to_numpy() == j)
+    sums: dict[tuple[int, int], dict[str, Any]]  # (group, year) → _cell_row
 
     def n_persons(self, g: int, j: int) -> int:
-        return int(np.unique(self.frame["person"].to_numpy()[self.rows(g, j)]).size)
+        return int(self.sums[(g, j)]["n_persons"])
 
 
-def _group_cells(f: pd.DataFrame, cp: cc.ClaimsPanel, outcome: str, alpha: float
-                 ) -> _GroupCells:
-    """The per-practice sums for practice-level inference and the person-level O/E
-    inference per group × year."""
+def _is_control(group: pd.Series) -> np.ndarray:
+    """Whether each row's group is ``"control"``, looked up per category when the
+    column is categorical (as prepared) instead of comparing text per row."""
+    if isinstance(group.dtype, pd.CategoricalDtype):
+        lut = np.array([c == "control" for c in group.cat.categories] + [False])
+        return lut[group.cat.codes.to_numpy()]  # code -1 (missing) picks the False
+    return group.to_numpy() == "control"
+
+
+def _group_cells(f: pd.DataFrame, rows: _Rows, cp: cc.ClaimsPanel, crude: float,
+                 alpha: float) -> _GroupCells:
+    """The per-practice sums for practice-level inference and, per group × year, the
+    person-level O/E inference and the cell sums."""
     years = tuple(int(y) for y in cp.years)
-    f = f.assign(g=(f["group"].to_numpy() == "control").astype(np.int64),
-                 j=cc.row_codes(f["year"], {y: i for i, y in enumerate(years)}))
+    j = cc.row_codes(f["year"], {y: i for i, y in enumerate(years)})
     ids = cp.practices["practice_id"].tolist()
     psums = PracticeSums.from_rows(
-        cc.row_codes(f["practice_id"], {p: i for i, p in enumerate(ids)}),
-        f["j"].to_numpy(dtype=np.int64), [f[outcome].to_numpy(), f["expected"].to_numpy()],
-        is_kbz=cp.practices["group"].to_numpy() == "kbz", n_cells=len(years),
-        practice_ids=ids)
-    person = {}
-    for (g, j), sub in f.groupby(["g", "j"], sort=True):
-        person[(int(g), int(j))] = oe_inference(sub[outcome].to_numpy(),
-                                                sub["expected"].to_numpy(), alpha=alpha)
-    return _GroupCells(f, years, psums, person)
+        cc.row_codes(f["practice_id"], {p: i for i, p in enumerate(ids)}), j,
+        [rows.observed, rows.expected], is_kbz=cp.practices["group"].to_numpy() == "kbz",
+        n_cells=len(years), practice_ids=ids)
+    n_years = len(years)
+    code = _is_control(f["group"]).astype(np.int64) * n_years + j
+    del j
+    person, sums = {}, {}
+    for c, positions in _Cells.of(code, 2 * n_years):
+        key = (c // n_years, c % n_years)
+        person[key], sums[key] = _cell(rows, positions, crude, alpha)
+    return _GroupCells(years, psums, person, sums)
 
 
 def _person_comparison(k: dict[str, float], c: dict[str, float], alpha: float
@@ -351,39 +543,24 @@ def _practice_row(pi: PracticeInference, term: str, index: tuple[int, ...], *,
             "inference": "practice", "note": None}
 
 
-def _cell_row(f: pd.DataFrame, outcome: str, crude: float, oe: float,
-              rows: np.ndarray | None = None) -> dict[str, Any]:
-    """Sums of one unit × year for the ``observed_expected`` table: the rows of ``f``
-    selected by the mask ``rows`` (every row when ``None``), summed on the arrays
-    without a frame of the selection (missing values skipped, as pandas sums)."""
-    def picked(column: str) -> np.ndarray:
-        values = f[column].to_numpy()
-        return values if rows is None else values[rows]
-
-    iy, obs = float(np.nansum(picked("iy"))), float(np.nansum(picked(outcome)))
-    return {"n_persons": int(np.unique(picked("person")).size), "insured_years": iy,
-            "observed": obs, "expected": float(np.nansum(picked("expected"))),
-            "oe_ratio": oe, "crude_rate": obs / iy, "standardised_rate": oe * crude}
-
-
-def _by_group(f: pd.DataFrame, cp: cc.ClaimsPanel, outcome: str, crude: float, *,
+def _by_group(f: pd.DataFrame, rows: _Rows, cp: cc.ClaimsPanel, crude: float, *,
               inference: str, practice_method: str, seed: int | None, alpha: float
               ) -> tuple[list[dict[str, Any]], dict[str, pd.DataFrame], PracticeInference]:
     """KBZ against control practices: O/E per group and year and their ratio, with
     intervals at the practice level (or the person level)."""
-    cells = _group_cells(f, cp, outcome, alpha)
+    cells = _group_cells(f, rows, cp, crude, alpha)
     n_years = len(cells.years)
     pi = PracticeInference(lambda s: _oe_statistic(s, n_years=n_years), cells.practice_sums,
                            method=practice_method, seed=seed, alpha=alpha)
     at_practice = inference == "practice"
-    rows, table, compare = [], [], []
+    out, table, compare = [], [], []
     for (g, j), person in cells.person.items():
         group, year = cc.GROUPS[g], cells.years[j]
         level = (_practice_row(pi, "oe", (g, j), randomisation=False) if at_practice
                  else _person_row(person))
-        cell = _cell_row(cells.frame, outcome, crude, person["oe_ratio"], cells.rows(g, j))
-        rows.append({"term": f"oe_{group}_{year}", "estimate": person["oe_ratio"], **level,
-                     "n": cell["n_persons"], "unit": group, "year": year})
+        cell = cells.sums[(g, j)]
+        out.append({"term": f"oe_{group}_{year}", "estimate": person["oe_ratio"], **level,
+                    "n": cell["n_persons"], "unit": group, "year": year})
         table.append({"unit": group, "group": group, "year": year, **cell,
                       **{k: level[k] for k in ("ci_lower", "ci_upper", "p_value")},
                       "inference": level["inference"]})
@@ -398,34 +575,52 @@ def _by_group(f: pd.DataFrame, cp: cc.ClaimsPanel, outcome: str, crude: float, *
         n = min(cells.n_persons(KBZ, j), cells.n_persons(CONTROL, j))
         last = {"term": f"oe_kbz_vs_control_{year}", "estimate": person["estimate"],
                 **level, "n": n, "unit": "kbz_vs_control", "year": year}
-        rows.append(last)
+        out.append(last)
         compare.append({"year": year, "n_persons": n, "ratio": person["estimate"],
                         **{k: level[k] for k in ("ci_lower", "ci_upper", "p_value", "df",
                                                  "p_randomisation", "inference")}})
     if at_practice and last is not None:
         j = cells.years.index(last["year"])
-        rows.append({**last, "term": f"{last['term']}_persons_only", **_person_row(
+        out.append({**last, "term": f"{last['term']}_persons_only", **_person_row(
             _person_comparison(cells.person[(KBZ, j)], cells.person[(CONTROL, j)], alpha))})
-    return rows, {"observed_expected": pd.DataFrame(table),
-                  "kbz_vs_control": pd.DataFrame(compare)}, pi
+    return out, {"observed_expected": pd.DataFrame(table),
+                 "kbz_vs_control": pd.DataFrame(compare)}, pi
 
 
-def _by_practice(f: pd.DataFrame, cp: cc.ClaimsPanel, outcome: str, crude: float,
+def _practice_codes(practice_id: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """Code per row and the practices in code order, the order in which
+    ``groupby("practice_id", sort=True)`` gives them: a categorical's categories (as
+    prepared), else the sorted distinct values."""
+    if isinstance(practice_id.dtype, pd.CategoricalDtype):
+        return (practice_id.cat.codes.to_numpy().astype(np.int64),
+                list(practice_id.cat.categories))
+    units, codes = np.unique(practice_id.to_numpy(), return_inverse=True)
+    return codes.ravel().astype(np.int64), units.tolist()
+
+
+def _by_practice(f: pd.DataFrame, rows: _Rows, cp: cc.ClaimsPanel, crude: float,
                  alpha: float) -> tuple[list[dict[str, Any]], pd.DataFrame]:
     """Each practice's own O/E per year, with its own person-level interval."""
     group_of = dict(zip(cp.practices["practice_id"], cp.practices["group"], strict=True))
-    rows, table = [], []
-    for (unit, year), sub in f.groupby(["practice_id", "year"], sort=True):
-        inf = oe_inference(sub[outcome].to_numpy(), sub["expected"].to_numpy(),
-                           alpha=alpha)
-        cell = _cell_row(sub, outcome, crude, inf["oe_ratio"])
-        table.append({"unit": unit, "group": group_of[unit], "year": int(year), **cell,
+    years = sorted(int(y) for y in cp.years)
+    n_years = len(years)
+    practice, units = _practice_codes(f["practice_id"])
+    # practice × year code in (practice, year) order; a missing practice (code -1) stays
+    # negative and is left out, as groupby leaves out missing keys
+    code = practice * n_years + cc.row_codes(f["year"], {y: i for i, y in enumerate(years)})
+    code[practice < 0] = -1
+    del practice
+    out, table = [], []
+    for c, positions in _Cells.of(code, len(units) * n_years):
+        unit, year = units[c // n_years], years[c % n_years]
+        inf, cell = _cell(rows, positions, crude, alpha)
+        table.append({"unit": unit, "group": group_of[unit], "year": year, **cell,
                       **{k: inf[k] for k in ("ci_lower", "ci_upper", "p_value")},
                       "inference": "person"})
-        rows.append({"term": f"oe_{unit}_{int(year)}", "estimate": inf["oe_ratio"],
-                     **_person_row(inf), "note": OWN_PRACTICE, "n": cell["n_persons"],
-                     "unit": unit, "year": int(year)})
-    return rows, pd.DataFrame(table)
+        out.append({"term": f"oe_{unit}_{year}", "estimate": inf["oe_ratio"],
+                    **_person_row(inf), "note": OWN_PRACTICE, "n": cell["n_persons"],
+                    "unit": unit, "year": year})
+    return out, pd.DataFrame(table)
 
 
 def _messages(by: str, inference: str, pi: PracticeInference | None,
@@ -582,23 +777,27 @@ def risk_adjustment(
     cp = cc.prepare_claims(panel, practices, population=population, values=[outcome],
                            years=years, need_age_sex=True)
     expected, rates, crude, desc, notes = expected_values(cp, outcome, reference)
-    f = cp.frame.assign(expected=expected)
+    # the cells read the frame's arrays and the expected values: no copy of the frame
+    f = cp.frame
+    rows = _Rows.of(f, outcome, expected)
+    del expected
     n_kbz = int((cp.practices["group"] == "kbz").sum())
     n_control = len(cp.practices) - n_kbz
     pi = None
     if by == "group":
-        rows, out_tables, pi = _by_group(f, cp, outcome, crude, inference=inference,
-                                         practice_method=practice_method, seed=seed,
-                                         alpha=alpha)
+        terms, out_tables, pi = _by_group(f, rows, cp, crude, inference=inference,
+                                          practice_method=practice_method, seed=seed,
+                                          alpha=alpha)
     else:
-        rows, table = _by_practice(f, cp, outcome, crude, alpha)
+        terms, table = _by_practice(f, rows, cp, crude, alpha)
         out_tables = {"observed_expected": table}
+    del rows
     messages = [*notes, cc.sparse_cells_message(out_tables["observed_expected"],
                                                 ["unit", "year"]),
                 *_messages(by, inference, pi, n_kbz, n_control)]
     emitted = cc.emit(messages)
-    estimates = tidy_frame(rows)
-    comparisons = [r["term"] for r in rows if r["unit"] == "kbz_vs_control"
+    estimates = tidy_frame(terms)
+    comparisons = [r["term"] for r in terms if r["unit"] == "kbz_vs_control"
                    and not r["term"].endswith("_persons_only")]
     if comparisons:  # primary: the last year's KBZ / control comparison
         estimates = mark_family(estimates, (comparisons[-1],))
