@@ -198,6 +198,10 @@ class CheckedSource:
         What was settled about the input, as text: ``format``, ``files``, and for text
         files ``encoding``, ``delimiter``, ``header_line``; ``decimal``, ``thousands``;
         ``date format of '<column>'``.
+    netting_deferred
+        True when the credit-note rule was left to the panel build
+        (``defer_netting=True`` and every other rule held): the input is clean unless
+        the build counts over-credited claims (see :func:`check_source`).
     """
 
     table: str
@@ -209,6 +213,7 @@ class CheckedSource:
     rows_kept: int
     violations: list[Violation] = field(default_factory=list)
     detected: dict[str, str] = field(default_factory=dict)
+    netting_deferred: bool = False
 
 
 def check_source(
@@ -220,6 +225,7 @@ def check_source(
     references: Mapping[str, pd.DataFrame] | None = None,
     on_error: str = "raise",
     max_rows_listed: int = 20,
+    defer_netting: bool = False,
 ) -> CheckedSource:
     """Check Parquet or CSV files against the contract ``table`` on the backend ``con``.
 
@@ -243,6 +249,16 @@ def check_source(
         rule from ``relation`` and reports them (a missing column still raises).
     max_rows_listed
         Rows (and values) listed per broken rule.
+    defer_netting
+        Leave the credit-note rule (credits exceeding their claim) to the panel build,
+        which nets every claim anyway: the rule reads the lines three times (the
+        credited claims, their distinct lines, every line) and is about half the cost
+        of checking claim lines. Only when every other rule holds; otherwise the input
+        is checked again with every rule, so that all its problems are listed at once.
+        The caller must then check again without deferring when the build counts an
+        over-credited claim (``PanelReport.over_credited_claims``), as the report does
+        (:class:`kbz_eval.report.engine_inputs.EngineInputs`); on its own the result
+        says nothing about the rule (``netting_deferred``).
 
     Returns
     -------
@@ -278,13 +294,17 @@ def check_source(
     rows_read, sample = _count_and_sample(con, opened, source)
     mapped, notation, forms, clean = _guard_and_map(con, opened, sample, export, contract,
                                                     source)
-    plan = _plan(con, mapped, contract, refs, notation, forms, clean)
+    deferred = defer_netting and _netting_applies(mapped, contract)
+    plan = _plan(con, mapped, contract, refs, notation, forms, clean, netting=not deferred)
     as_read = _as_read_candidates(mapped, plan, contract) if (
         fmt == "parquet" and export is None and con.name == "duckdb") else None
     with _reading(con, source):
         summary = _summarise(con, plan, max_rows_listed, changed=as_read or (),
                              n_rows=rows_read)
     found = _violations(summary, plan.rules, files, contract)
+    if deferred and found:  # list every problem, the credit-note rule's too
+        return check_source(con, path, table, mapping=mapping, references=references,
+                            on_error=on_error, max_rows_listed=max_rows_listed)
     _raise_if(found, mapped.columns, contract, source, on_error)
     relation = plan.checked.filter(~plan.bad) if found else plan.values
     if not found and as_read is not None:
@@ -294,8 +314,15 @@ def check_source(
         table=contract.name, source=source, files=files, fmt=fmt,
         relation=relation.select(*[c.name for c in plan.present]),
         rows_read=rows_read, rows_kept=int(summary["n_kept"]) if found else rows_read,
-        violations=found, detected=opened.detected,
+        violations=found, detected=opened.detected, netting_deferred=deferred,
     )
+
+
+def _netting_applies(mapped: ir.Table, contract: Table) -> bool:
+    """Whether the contract's credit-note rule is checked on this input (its amount
+    and group columns are present)."""
+    net = contract.netting
+    return net is not None and net.amount in mapped.columns and net.group in mapped.columns
 
 
 #: Text columns of a contract that are only compared for equality within their own
@@ -924,7 +951,8 @@ class _Plan:
 
 
 def _plan(con: Any, mapped: ir.Table, contract: Table, refs: dict[str, pd.DataFrame],
-          notation: tuple[str, str | None], forms: dict[str, str], clean: set[str]) -> _Plan:
+          notation: tuple[str, str | None], forms: dict[str, str], clean: set[str],
+          netting: bool = True) -> _Plan:
     present = [c for c in contract.columns if c.name in mapped.columns]
     staged = _stage_text(mapped, present, clean)
     staged = _stage_values(_stage_parse(staged, present, notation, forms), present)
@@ -939,7 +967,8 @@ def _plan(con: Any, mapped: ir.Table, contract: Table, refs: dict[str, pd.DataFr
             rules.append(_Rule(col.name, rule, name, shown, detail, measure))
     checked = staged.mutate(**flags) if flags else staged
     checked = _with_key_rule(checked, contract, rules)
-    checked = _with_netting_rule(checked, contract, rules)
+    if netting:
+        checked = _with_netting_rule(checked, contract, rules)
     return _Plan(staged.select(*[c.name for c in present]), checked, rules, present)
 
 

@@ -147,6 +147,14 @@ def _read_inputs(cfg: ReportConfig, progress: Progress, engine: EngineInputs | N
             continue
         tables[table] = result.data
         rows += quality_rows(table, path, result.report)
+    if problems and engine is not None:
+        # a credit-note rule left to the build is checked now: every problem at once
+        for table in engine.deferred():
+            try:
+                engine.check_deferred(table)
+            except (DataValidationError, IdentifierError, SpecificationError) as exc:
+                problems.append((table, cfg.inputs[table], exc))
+        problems.sort(key=lambda p: order.index(p[0]))
     if problems:
         unread = "practices" in cfg.inputs and "practices" not in tables
         note = ("The other tables were not checked against the practices table, which "
@@ -487,7 +495,7 @@ def _build_report(cfg: ReportConfig, work: Path, progress: Progress,
                 f"{sorted(known)}.")
     early: dict[str, Future[Any]] = {}
     if uses_engine(cfg):
-        with EngineInputs(cfg) as engine:
+        with EngineInputs(cfg, defer_netting=True) as engine:
             tables, rows = _read_inputs(cfg, progress, engine)
             if cfg.groups and "practices" in tables:
                 tables["practices"] = _apply_groups(tables["practices"], cfg)
@@ -496,6 +504,7 @@ def _build_report(cfg: ReportConfig, work: Path, progress: Progress,
             else:  # the workers run the survey analyses while the panel is built
                 early = _submit_analyses(pool, _ready(tables), tables, cfg, work)
             panel = engine.panel(progress)
+            rows = engine.updated(rows)  # claim lines checked again after the build
         rows += panel_rows(panel.attrs.get("kbz_panel", {}))
         tables["person_years"] = panel
     else:
