@@ -198,10 +198,11 @@ class CheckedSource:
         What was settled about the input, as text: ``format``, ``files``, and for text
         files ``encoding``, ``delimiter``, ``header_line``; ``decimal``, ``thousands``;
         ``date format of '<column>'``.
-    netting_deferred
-        True when the credit-note rule was left to the panel build
-        (``defer_netting=True`` and every other rule held): the input is clean unless
-        the build counts over-credited claims (see :func:`check_source`).
+    deferred_rule
+        The rule left to the panel build (:data:`BUILD_CHECKED`), when
+        ``defer_to_build=True`` and every other rule held; ``None`` when every rule was
+        checked. The input is clean unless the build finds that rule broken (see
+        :func:`check_source`).
     """
 
     table: str
@@ -213,7 +214,7 @@ class CheckedSource:
     rows_kept: int
     violations: list[Violation] = field(default_factory=list)
     detected: dict[str, str] = field(default_factory=dict)
-    netting_deferred: bool = False
+    deferred_rule: str | None = None
 
 
 def check_source(
@@ -225,7 +226,7 @@ def check_source(
     references: Mapping[str, pd.DataFrame] | None = None,
     on_error: str = "raise",
     max_rows_listed: int = 20,
-    defer_netting: bool = False,
+    defer_to_build: bool = False,
 ) -> CheckedSource:
     """Check Parquet or CSV files against the contract ``table`` on the backend ``con``.
 
@@ -249,16 +250,17 @@ def check_source(
         rule from ``relation`` and reports them (a missing column still raises).
     max_rows_listed
         Rows (and values) listed per broken rule.
-    defer_netting
-        Leave the credit-note rule (credits exceeding their claim) to the panel build,
-        which nets every claim anyway: the rule reads the lines three times (the
-        credited claims, their distinct lines, every line) and is about half the cost
-        of checking claim lines. Only when every other rule holds; otherwise the input
-        is checked again with every rule, so that all its problems are listed at once.
-        The caller must then check again without deferring when the build counts an
-        over-credited claim (``PanelReport.over_credited_claims``), as the report does
+    defer_to_build
+        Leave to the panel build the one rule of this table it finds broken itself
+        (:data:`BUILD_CHECKED`): the claim lines' credit-note rule (the build nets every
+        claim and counts the over-credited ones; the rule reads the lines three times
+        and is about half the cost of checking claim lines) and the insured periods'
+        unique person-year (the build refuses a repeated one before it starts). Only
+        when every other rule holds; otherwise the input is checked again with every
+        rule, so that all its problems are listed at once. The caller must check again
+        without deferring when the build finds the rule broken, as the report does
         (:class:`kbz_eval.report.engine_inputs.EngineInputs`); on its own the result
-        says nothing about the rule (``netting_deferred``).
+        says nothing about the rule (``deferred_rule``).
 
     Returns
     -------
@@ -294,15 +296,15 @@ def check_source(
     rows_read, sample = _count_and_sample(con, opened, source)
     mapped, notation, forms, clean = _guard_and_map(con, opened, sample, export, contract,
                                                     source)
-    deferred = defer_netting and _netting_applies(mapped, contract)
-    plan = _plan(con, mapped, contract, refs, notation, forms, clean, netting=not deferred)
+    deferred = _deferred_rule(mapped, contract) if defer_to_build else None
+    plan = _plan(con, mapped, contract, refs, notation, forms, clean, skip=deferred)
     as_read = _as_read_candidates(mapped, plan, contract) if (
         fmt == "parquet" and export is None and con.name == "duckdb") else None
     with _reading(con, source):
         summary = _summarise(con, plan, max_rows_listed, changed=as_read or (),
                              n_rows=rows_read)
     found = _violations(summary, plan.rules, files, contract)
-    if deferred and found:  # list every problem, the credit-note rule's too
+    if deferred and found:  # list every problem, the deferred rule's too
         return check_source(con, path, table, mapping=mapping, references=references,
                             on_error=on_error, max_rows_listed=max_rows_listed)
     _raise_if(found, mapped.columns, contract, source, on_error)
@@ -314,15 +316,25 @@ def check_source(
         table=contract.name, source=source, files=files, fmt=fmt,
         relation=relation.select(*[c.name for c in plan.present]),
         rows_read=rows_read, rows_kept=int(summary["n_kept"]) if found else rows_read,
-        violations=found, detected=opened.detected, netting_deferred=deferred,
+        violations=found, detected=opened.detected, deferred_rule=deferred,
     )
 
 
-def _netting_applies(mapped: ir.Table, contract: Table) -> bool:
-    """Whether the contract's credit-note rule is checked on this input (its amount
-    and group columns are present)."""
-    net = contract.netting
-    return net is not None and net.amount in mapped.columns and net.group in mapped.columns
+#: The rule of a table that :func:`kbz_eval.engine.build_panel` finds broken itself
+#: (``check_source(defer_to_build=True)``).
+BUILD_CHECKED = {"claim_lines": CREDIT_EXCEEDS_CLAIM, "insured_periods": DUPLICATE_KEY}
+
+
+def _deferred_rule(mapped: ir.Table, contract: Table) -> str | None:
+    """The table's :data:`BUILD_CHECKED` rule, when it is checked on this input (its
+    columns present); else ``None``."""
+    rule = BUILD_CHECKED.get(contract.name)
+    if rule == CREDIT_EXCEEDS_CLAIM:
+        net = contract.netting
+        needed = [net.amount, net.group] if net is not None else [None]
+    else:
+        needed = list(contract.key) or [None]
+    return rule if rule and all(c in mapped.columns for c in needed) else None
 
 
 #: Text columns of a contract that are only compared for equality within their own
@@ -952,7 +964,7 @@ class _Plan:
 
 def _plan(con: Any, mapped: ir.Table, contract: Table, refs: dict[str, pd.DataFrame],
           notation: tuple[str, str | None], forms: dict[str, str], clean: set[str],
-          netting: bool = True) -> _Plan:
+          skip: str | None = None) -> _Plan:
     present = [c for c in contract.columns if c.name in mapped.columns]
     staged = _stage_text(mapped, present, clean)
     staged = _stage_values(_stage_parse(staged, present, notation, forms), present)
@@ -966,8 +978,9 @@ def _plan(con: Any, mapped: ir.Table, contract: Table, refs: dict[str, pd.DataFr
             flags[name] = ibis.coalesce(flag, False)
             rules.append(_Rule(col.name, rule, name, shown, detail, measure))
     checked = staged.mutate(**flags) if flags else staged
-    checked = _with_key_rule(checked, contract, rules)
-    if netting:
+    if skip != DUPLICATE_KEY:
+        checked = _with_key_rule(checked, contract, rules)
+    if skip != CREDIT_EXCEEDS_CLAIM:
         checked = _with_netting_rule(checked, contract, rules)
     return _Plan(staged.select(*[c.name for c in present]), checked, rules, present)
 

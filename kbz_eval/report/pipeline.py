@@ -148,7 +148,7 @@ def _read_inputs(cfg: ReportConfig, progress: Progress, engine: EngineInputs | N
         tables[table] = result.data
         rows += quality_rows(table, path, result.report)
     if problems and engine is not None:
-        # a credit-note rule left to the build is checked now: every problem at once
+        # a rule left to the build is checked now: every problem at once
         for table in engine.deferred():
             try:
                 engine.check_deferred(table)
@@ -495,7 +495,7 @@ def _build_report(cfg: ReportConfig, work: Path, progress: Progress,
                 f"{sorted(known)}.")
     early: dict[str, Future[Any]] = {}
     if uses_engine(cfg):
-        with EngineInputs(cfg, defer_netting=True) as engine:
+        with EngineInputs(cfg, defer_to_build=True) as engine:
             tables, rows = _read_inputs(cfg, progress, engine)
             if cfg.groups and "practices" in tables:
                 tables["practices"] = _apply_groups(tables["practices"], cfg)

@@ -1,12 +1,13 @@
-"""The credit-note rule left to the panel build (``defer_netting``).
+"""Rules left to the panel build (``check_source(defer_to_build=True)``).
 
 The report checks the claim lines in the engine without the credit-note rule (credits
 exceeding their claim) and lets the build, which nets every claim anyway, count the
-over-credited claims; only when it counts one are the lines checked again with the
-rule. That is sound only if the build's count is zero exactly when the rule finds
-nothing, and if the report then behaves as it would have with the rule checked first:
-the same error, the same dropped rows, the same panel and data-quality rows, and every
-problem of every input still listed at once.
+over-credited claims; it checks the insured periods without their unique person-year,
+which the build refuses itself before it starts. Only when the build finds its rule
+broken is the table checked again with every rule. That is sound only if the build
+finds the rule broken exactly when the rule does, and if the report then behaves as it
+would have with the rule checked first: the same error, the same dropped rows, the same
+panel and data-quality rows, and every problem of every input still listed at once.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from kbz_eval.report.config import load_config
 from kbz_eval.report.engine_inputs import EngineInputs
 from kbz_eval.report.pipeline import _read_inputs, run_report
 from kbz_eval.report.progress import Progress
-from kbz_eval.validation import CREDIT_EXCEEDS_CLAIM
+from kbz_eval.validation import CREDIT_EXCEEDS_CLAIM, DUPLICATE_KEY
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:fetch_arrow_table:DeprecationWarning"),
@@ -84,13 +85,13 @@ def test_the_build_counts_exactly_the_claims_the_rule_refuses(con, tmp_path, cas
         path = tmp_path / "claims.csv"
         path.write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
         claims = con.to_pandas(check_source(con, path, "claim_lines",
-                                            defer_netting=True).relation)
+                                            defer_to_build=True).relation)
     else:
         claims, _ = random_claims(case)
         path = tmp_path / "claims.parquet"
         claims.to_parquet(path)
-    deferred = check_source(con, path, "claim_lines", defer_netting=True)
-    assert deferred.netting_deferred and deferred.violations == []
+    deferred = check_source(con, path, "claim_lines", defer_to_build=True)
+    assert deferred.deferred_rule == CREDIT_EXCEEDS_CLAIM and deferred.violations == []
     flagged = _flagged_claims(con, path)
     report = build_panel(claims, _insured(claims), con=con, return_report=True).report
     assert report.over_credited_claims == flagged
@@ -108,20 +109,20 @@ def test_deferring_keeps_the_other_rules_and_lists_the_credit_rule_with_them(con
     errors = []
     for defer in (False, True):
         with pytest.raises(DataValidationError) as info:
-            check_source(con, path, "claim_lines", defer_netting=defer)
+            check_source(con, path, "claim_lines", defer_to_build=defer)
         errors.append(str(info.value))
     assert errors[0] == errors[1]
     assert "care_type" in errors[0] and CREDIT_EXCEEDS_CLAIM in errors[0]
-    dropped = [check_source(con, path, "claim_lines", on_error="drop", defer_netting=d)
+    dropped = [check_source(con, path, "claim_lines", on_error="drop", defer_to_build=d)
                for d in (False, True)]
-    assert not dropped[1].netting_deferred
+    assert not dropped[1].deferred_rule
     assert dropped[0].rows_kept == dropped[1].rows_kept == len(bad) - 6
     # clean lines: the rule is deferred, and the relation is the same
     clean = tmp_path / "clean.csv"
     clean.write_text("\n".join([HEADER, *CONTRACT_ROWS[:3], *CONTRACT_ROWS[5:7]]) + "\n",
                      encoding="utf-8")
-    both = [check_source(con, clean, "claim_lines", defer_netting=d) for d in (False, True)]
-    assert [c.netting_deferred for c in both] == [False, True]
+    both = [check_source(con, clean, "claim_lines", defer_to_build=d) for d in (False, True)]
+    assert [c.deferred_rule for c in both] == [None, CREDIT_EXCEEDS_CLAIM]
     frames = [con.to_pandas(c.relation).sort_values(["claim_id", "cost"], ignore_index=True)
               for c in both]
     pd.testing.assert_frame_equal(frames[0], frames[1])
@@ -145,14 +146,15 @@ def _over_credited(source: Path, folder: Path, claims: int = 3) -> Path:
 
 
 def _engine_run(config: Path, defer: bool):
-    """The panel and the data-quality rows as the report makes them."""
+    """The panel and the data-quality rows as the report makes them, and the tables
+    whose rule is still deferred after the build."""
     cfg = load_config(config)
     progress = Progress(len(cfg.inputs) + 1, enabled=False)
-    with EngineInputs(cfg, defer_netting=defer) as engine:
+    with EngineInputs(cfg, defer_to_build=defer) as engine:
         _, rows = _read_inputs(cfg, progress, engine)
-        deferred = engine.deferred()
         panel = engine.panel(progress)
         rows = engine.updated(rows)
+        deferred = engine.deferred()
     return panel, rows, deferred
 
 
@@ -176,7 +178,7 @@ def test_dropped_over_credits_give_the_same_panel_and_quality_rows(sample, tmp_p
         "[report]\n", '[report]\non_error = "drop"\n', 1), encoding="utf-8")
     assert load_config(config).on_error == "drop"
     runs = {defer: _engine_run(config, defer) for defer in (False, True)}
-    assert runs[True][2] == ["claim_lines"] and runs[False][2] == []
+    assert runs[True][2] == ["insured_periods"] and runs[False][2] == []  # lines checked again
     pd.testing.assert_frame_equal(runs[False][0], runs[True][0], check_exact=True)
     assert runs[False][1] == runs[True][1]
     reasons = [r["reason"] for r in runs[True][1] if r["table"] == "claim_lines"]
@@ -187,7 +189,7 @@ def test_dropped_over_credits_give_the_same_panel_and_quality_rows(sample, tmp_p
 def test_clean_claim_lines_give_the_same_panel_with_the_rule_deferred(sample, tmp_path):  # noqa: F811
     config = _config(tmp_path, sample)
     runs = {defer: _engine_run(config, defer) for defer in (False, True)}
-    assert runs[True][2] == ["claim_lines"]
+    assert runs[True][2] == ["claim_lines", "insured_periods"]
     pd.testing.assert_frame_equal(runs[False][0], runs[True][0], check_exact=True)
     assert runs[False][1] == runs[True][1]
     assert runs[False][0].attrs == runs[True][0].attrs
@@ -204,3 +206,73 @@ def test_every_problem_is_listed_when_another_input_fails(sample, tmp_path):  # 
     assert "[practices]" in message and "group" in message
     assert message.index("[practices]") < message.index("[claim_lines]")  # reading order
     assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------------------
+# the insured periods' unique person-year
+
+
+def _repeated_period(source: Path, folder: Path, repeats: int = 2) -> Path:
+    """A copy of the engine sample whose insured periods repeat ``repeats`` person-years
+    (with another practice, so that the rows are not exact copies)."""
+    shutil.copytree(source, folder)
+    path = folder / "insured_periods.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = lines[1].split(",")
+    at = header.index("practice_id")
+    practices = sorted({line.split(",")[at] for line in lines[2:]})
+    extra = []
+    for line in lines[2:2 + repeats]:
+        cells = line.split(",")
+        cells[at] = next(p for p in practices if p != cells[at])
+        extra.append(",".join(cells))
+    path.write_text("\n".join(lines + extra) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_the_build_refuses_the_repeats_the_key_rule_finds(con, sample, tmp_path):  # noqa: F811
+    folder = _repeated_period(sample, tmp_path / "data")
+    path = folder / "insured_periods.csv"
+    deferred = check_source(con, path, "insured_periods", defer_to_build=True)
+    assert deferred.deferred_rule == DUPLICATE_KEY and deferred.violations == []
+    with pytest.raises(DataValidationError) as rule:
+        check_source(con, path, "insured_periods")
+    assert [v.rule for v in rule.value.violations] == [DUPLICATE_KEY]
+    assert rule.value.violations[0].n_rows == 4  # both rows of each repeated person-year
+    lines = check_source(con, sample / "claim_lines.parquet", "claim_lines")
+    with pytest.raises(DataValidationError) as build:
+        build_panel(lines.relation, deferred.relation, con=con)
+    assert [v.rule for v in build.value.violations] == ["unique key"]
+    # clean periods: nothing for the build to refuse, the same relation either way
+    clean = [check_source(con, sample / "insured_periods.csv", "insured_periods",
+                          defer_to_build=d) for d in (False, True)]
+    assert [c.deferred_rule for c in clean] == [None, DUPLICATE_KEY]
+    frames = [con.to_pandas(c.relation).sort_values(["person_id", "year"], ignore_index=True)
+              for c in clean]
+    pd.testing.assert_frame_equal(frames[0], frames[1])
+
+
+def test_the_report_refuses_repeated_person_years_as_before(sample, tmp_path):  # noqa: F811
+    folder = _repeated_period(sample, tmp_path / "data")
+    config = _config(tmp_path, folder)
+    with pytest.raises(DataValidationError) as info:
+        run_report(config, tmp_path / "out", progress=False)
+    with EngineInputs(load_config(config)) as engine:  # the key checked first
+        with pytest.raises(DataValidationError) as first:
+            _read_inputs(load_config(config), Progress(3, enabled=False), engine)
+    assert str(info.value) == str(first.value)
+    assert DUPLICATE_KEY in str(info.value) and "insured_periods" in str(info.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_dropped_repeats_give_the_same_panel_and_quality_rows(sample, tmp_path):  # noqa: F811
+    folder = _repeated_period(sample, tmp_path / "data")
+    config = _config(tmp_path, folder)
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "[report]\n", '[report]\non_error = "drop"\n', 1), encoding="utf-8")
+    runs = {defer: _engine_run(config, defer) for defer in (False, True)}
+    assert runs[True][2] == ["claim_lines"] and runs[False][2] == []  # periods checked again
+    pd.testing.assert_frame_equal(runs[False][0], runs[True][0], check_exact=True)
+    assert runs[False][1] == runs[True][1]
+    reasons = [r["reason"] for r in runs[True][1] if r["table"] == "insured_periods"]
+    assert any(DUPLICATE_KEY in r for r in reasons)
