@@ -276,3 +276,16 @@ def test_dropped_repeats_give_the_same_panel_and_quality_rows(sample, tmp_path):
     assert runs[False][1] == runs[True][1]
     reasons = [r["reason"] for r in runs[True][1] if r["table"] == "insured_periods"]
     assert any(DUPLICATE_KEY in r for r in reasons)
+
+
+def test_checking_the_inputs_alone_defers_nothing(sample, tmp_path):  # noqa: F811
+    """``kbz-eval check`` builds no panel, so it must check every rule itself."""
+    from kbz_eval.report.pipeline import check_inputs
+
+    lines = _over_credited(sample, tmp_path / "lines") / "claim_lines.parquet"
+    folder = _repeated_period(sample, tmp_path / "both")
+    shutil.copy(lines, folder / "claim_lines.parquet")  # both tables broken
+    with pytest.raises(DataValidationError) as info:
+        check_inputs(_config(tmp_path, folder))
+    message = str(info.value)
+    assert CREDIT_EXCEEDS_CLAIM in message and DUPLICATE_KEY in message
