@@ -558,23 +558,3 @@ def test_spark_reports_what_duckdb_reports(con, broken_periods, tmp_path):
     assert spark.rows_kept == duck.rows_kept
     pd.testing.assert_frame_equal(normalise(spark_data),
                                   normalise(con.to_pandas(duck.relation)))
-
-
-def test_padded_text_is_found_as_the_regular_expression_found_it():
-    """Text is trimmed only when its first or last character is one of RE2's ``\\s``
-    (prefix and suffix tests instead of ``^\\s|\\s$``): the same values trimmed, and
-    the same text as pandas' reading wherever the two trimmed before."""
-    values = ["a", " a", "a ", "\ta", "a\n", "\fa", "a\r", "\r\n", " ", "", "a b", "  a  ",
-              "\va", "a\v", "\u00a0a", "a\u2003", "ébc ", " 名前", "\t\v a \v\t", None]
-    con = ibis.duckdb.connect(threads=1)
-    try:
-        t = ibis.memtable(pd.DataFrame({"x": pd.Series(values, dtype=object)}))
-        x = t.x
-        old = ibis.ifelse(x.re_search(r"^\s|\s$"), x.strip(), x).nullif("")
-        got = con.to_pandas(t.select(new=engine_validate._text(x), old=old))
-    finally:
-        con.disconnect()
-    new = [None if pd.isna(v) else v for v in got["new"]]
-    assert new == [None if pd.isna(v) else v for v in got["old"]]
-    assert new[:12] == ["a", "a", "a", "a", "a", "a", "a", None, None, None,
-                                         "a b", "a"]
