@@ -158,34 +158,6 @@ def _engine_run(config: Path, defer: bool):
     return panel, rows, deferred
 
 
-def test_the_report_refuses_over_credits_found_by_the_build(sample, tmp_path):  # noqa: F811
-    folder = _over_credited(sample, tmp_path / "data")
-    config = _config(tmp_path, folder)
-    with pytest.raises(DataValidationError) as info:
-        run_report(config, tmp_path / "out", progress=False)
-    with EngineInputs(load_config(config)) as engine:  # the rule checked first
-        with pytest.raises(DataValidationError) as first:
-            _read_inputs(load_config(config), Progress(3, enabled=False), engine)
-    assert str(info.value) == str(first.value)
-    assert CREDIT_EXCEEDS_CLAIM in str(info.value) and "claim_lines" in str(info.value)
-    assert not (tmp_path / "out").exists()
-
-
-def test_dropped_over_credits_give_the_same_panel_and_quality_rows(sample, tmp_path):  # noqa: F811
-    folder = _over_credited(sample, tmp_path / "data")
-    config = _config(tmp_path, folder)
-    config.write_text(config.read_text(encoding="utf-8").replace(
-        "[report]\n", '[report]\non_error = "drop"\n', 1), encoding="utf-8")
-    assert load_config(config).on_error == "drop"
-    runs = {defer: _engine_run(config, defer) for defer in (False, True)}
-    assert runs[True][2] == ["insured_periods"] and runs[False][2] == []  # lines checked again
-    pd.testing.assert_frame_equal(runs[False][0], runs[True][0], check_exact=True)
-    assert runs[False][1] == runs[True][1]
-    reasons = [r["reason"] for r in runs[True][1] if r["table"] == "claim_lines"]
-    assert any(CREDIT_EXCEEDS_CLAIM in r for r in reasons)
-    assert runs[True][0].attrs["kbz_panel"]["over_credited_claims"] == 0
-
-
 def test_clean_claim_lines_give_the_same_panel_with_the_rule_deferred(sample, tmp_path):  # noqa: F811
     config = _config(tmp_path, sample)
     runs = {defer: _engine_run(config, defer) for defer in (False, True)}
@@ -252,32 +224,6 @@ def test_the_build_refuses_the_repeats_the_key_rule_finds(con, sample, tmp_path)
     pd.testing.assert_frame_equal(frames[0], frames[1])
 
 
-def test_the_report_refuses_repeated_person_years_as_before(sample, tmp_path):  # noqa: F811
-    folder = _repeated_period(sample, tmp_path / "data")
-    config = _config(tmp_path, folder)
-    with pytest.raises(DataValidationError) as info:
-        run_report(config, tmp_path / "out", progress=False)
-    with EngineInputs(load_config(config)) as engine:  # the key checked first
-        with pytest.raises(DataValidationError) as first:
-            _read_inputs(load_config(config), Progress(3, enabled=False), engine)
-    assert str(info.value) == str(first.value)
-    assert DUPLICATE_KEY in str(info.value) and "insured_periods" in str(info.value)
-    assert not (tmp_path / "out").exists()
-
-
-def test_dropped_repeats_give_the_same_panel_and_quality_rows(sample, tmp_path):  # noqa: F811
-    folder = _repeated_period(sample, tmp_path / "data")
-    config = _config(tmp_path, folder)
-    config.write_text(config.read_text(encoding="utf-8").replace(
-        "[report]\n", '[report]\non_error = "drop"\n', 1), encoding="utf-8")
-    runs = {defer: _engine_run(config, defer) for defer in (False, True)}
-    assert runs[True][2] == ["claim_lines"] and runs[False][2] == []  # periods checked again
-    pd.testing.assert_frame_equal(runs[False][0], runs[True][0], check_exact=True)
-    assert runs[False][1] == runs[True][1]
-    reasons = [r["reason"] for r in runs[True][1] if r["table"] == "insured_periods"]
-    assert any(DUPLICATE_KEY in r for r in reasons)
-
-
 def test_checking_the_inputs_alone_defers_nothing(sample, tmp_path):  # noqa: F811
     """``kbz-eval check`` builds no panel, so it must check every rule itself."""
     from kbz_eval.report.pipeline import check_inputs
@@ -289,3 +235,45 @@ def test_checking_the_inputs_alone_defers_nothing(sample, tmp_path):  # noqa: F8
         check_inputs(_config(tmp_path, folder))
     message = str(info.value)
     assert CREDIT_EXCEEDS_CLAIM in message and DUPLICATE_KEY in message
+
+
+# ---------------------------------------------------------------------------
+# either rule broken: the report as if the rule had been checked first
+
+#: How each deferred rule is broken in a copy of the sample: the table, the rule, and
+#: the other table, whose rule stays deferred when this one is checked again.
+BROKEN = {
+    "over-credit": (_over_credited, "claim_lines", CREDIT_EXCEEDS_CLAIM, "insured_periods"),
+    "repeat": (_repeated_period, "insured_periods", DUPLICATE_KEY, "claim_lines"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BROKEN))
+def test_the_report_refuses_what_the_build_finds_as_before(sample, tmp_path, kind):  # noqa: F811
+    breaks, table, rule, _ = BROKEN[kind]
+    config = _config(tmp_path, breaks(sample, tmp_path / "data"))
+    with pytest.raises(DataValidationError) as info:
+        run_report(config, tmp_path / "out", progress=False)
+    with EngineInputs(load_config(config)) as engine:  # every rule checked first
+        with pytest.raises(DataValidationError) as first:
+            _read_inputs(load_config(config), Progress(3, enabled=False), engine)
+    assert str(info.value) == str(first.value)
+    assert rule in str(info.value) and table in str(info.value)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("kind", sorted(BROKEN))
+def test_dropped_rows_give_the_same_panel_and_quality_rows(sample, tmp_path, kind):  # noqa: F811
+    breaks, table, rule, other = BROKEN[kind]
+    config = _config(tmp_path, breaks(sample, tmp_path / "data"))
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "[report]\n", '[report]\non_error = "drop"\n', 1), encoding="utf-8")
+    assert load_config(config).on_error == "drop"
+    runs = {defer: _engine_run(config, defer) for defer in (False, True)}
+    assert runs[True][2] == [other] and runs[False][2] == []  # ``table`` checked again
+    pd.testing.assert_frame_equal(runs[False][0], runs[True][0], check_exact=True)
+    assert runs[False][1] == runs[True][1]
+    reasons = [r["reason"] for r in runs[True][1] if r["table"] == table]
+    assert any(rule in r for r in reasons)
+    if table == "claim_lines":
+        assert runs[True][0].attrs["kbz_panel"]["over_credited_claims"] == 0

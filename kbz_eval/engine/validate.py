@@ -329,12 +329,13 @@ def _deferred_rule(mapped: ir.Table, contract: Table) -> str | None:
     """The table's :data:`BUILD_CHECKED` rule, when it is checked on this input (its
     columns present); else ``None``."""
     rule = BUILD_CHECKED.get(contract.name)
-    if rule == CREDIT_EXCEEDS_CLAIM:
-        net = contract.netting
-        needed = [net.amount, net.group] if net is not None else [None]
+    if rule == CREDIT_EXCEEDS_CLAIM and contract.netting is not None:
+        needed: tuple[str, ...] = (contract.netting.amount, contract.netting.group)
+    elif rule == DUPLICATE_KEY and contract.key:
+        needed = tuple(contract.key)
     else:
-        needed = list(contract.key) or [None]
-    return rule if rule and all(c in mapped.columns for c in needed) else None
+        return None
+    return rule if all(c in mapped.columns for c in needed) else None
 
 
 #: Text columns of a contract that are only compared for equality within their own

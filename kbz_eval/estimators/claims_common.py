@@ -693,7 +693,7 @@ class _CellGroups:
         key = (person.astype(np.int64) * n_cells + cell) if self.every else (
             person[keep].astype(np.int64) * n_cells + cell[keep])
         self.order = None
-        if key.size > 1 and not bool(np.all(key[1:] >= key[:-1])):
+        if key.size > 1 and not non_decreasing(key):
             self.order = np.argsort(key, kind="stable")
             key = key[self.order]
         first = np.ones(key.size, dtype=bool)
@@ -873,6 +873,12 @@ def cell_codes(cp: ClaimsPanel, years: Sequence[int], groups: Sequence[str] = GR
     gi = f["group"].map(g_index).to_numpy(dtype=float, na_value=np.nan)
     code = gi * len(years) + yi
     return np.where(np.isnan(code), -1, code).astype(np.int64)
+
+
+def non_decreasing(values: np.ndarray) -> bool:
+    """Whether ``values`` never decrease from one element to the next (rows already in
+    the order a stable sort would give them)."""
+    return bool(np.all(values[1:] >= values[:-1]))
 
 
 def safe_ratio(num: np.ndarray | float, den: np.ndarray | float) -> np.ndarray:

@@ -355,7 +355,7 @@ def _sorted_codes(person: np.ndarray) -> np.ndarray:
     """Codes ``0 .. n - 1`` of the persons in the order of their code; for rows sorted
     by person (as :class:`claims_common.ClaimsPanel` holds them) a running count of the
     changes of person, equal to ``np.unique(person, return_inverse=True)[1]``."""
-    if person.size > 1 and not bool(np.all(person[1:] >= person[:-1])):
+    if person.size > 1 and not cc.non_decreasing(person):
         return np.unique(person, return_inverse=True)[1].ravel()
     first = np.empty(person.size, dtype=bool)
     first[:1] = True

@@ -145,7 +145,7 @@ def _stratum_persons(f: pd.DataFrame) -> np.ndarray | None:
     if not all(isinstance(f[c].dtype, pd.CategoricalDtype) for c in STRATA):
         return None
     person = f["person"].to_numpy()
-    if not _non_decreasing(person):
+    if not cc.non_decreasing(person):
         return None
     bands = f["age_band"].cat.categories
     band = f["age_band"].cat.codes.to_numpy()
@@ -173,11 +173,6 @@ def _age_order(bands: pd.Index) -> np.ndarray:
     position = {b: i for i, b in enumerate(tables.AGE_BANDS)}
     where = [position.get(b, len(position) + i) for i, b in enumerate(bands)]
     return np.argsort(np.argsort(where, kind="stable"), kind="stable").astype(np.int32)
-
-
-def _non_decreasing(values: np.ndarray) -> bool:
-    """Whether ``values`` never decrease from one row to the next."""
-    return bool((values[1:] >= values[:-1]).all())
 
 
 def _distinct_persons_per_code(person: np.ndarray, code: np.ndarray, n_codes: int
@@ -404,7 +399,7 @@ class _Rows:
         """The arrays of ``f`` (no copy of the frame) and the expected values."""
         person = f["person"].to_numpy()
         return cls(person=person, iy=f["iy"].to_numpy(), observed=f[outcome].to_numpy(),
-                   expected=expected, persons_sorted=_non_decreasing(person))
+                   expected=expected, persons_sorted=cc.non_decreasing(person))
 
     def n_persons(self, positions: np.ndarray) -> int:
         """Distinct persons among the rows at ``positions`` (increasing positions)."""

@@ -292,7 +292,7 @@ def _person_matrix(person: np.ndarray, cell: np.ndarray, n_persons: int, n_cells
     from scipy import sparse
 
     n_slices = -(-person.size // slice_rows)
-    if n_slices <= 1 or not bool(np.all(person[1:] >= person[:-1])):
+    if n_slices <= 1 or not cc.non_decreasing(person):
         return cc.person_cell_sparse(person, cell, n_persons, n_cells, values)
     n_columns = n_cells * len(values)
     most = person.size * len(values)

@@ -146,7 +146,6 @@ class EngineInputs:
         checked again with every rule (which raises, or drops its rows) and the panel
         built again."""
         from kbz_eval.errors import DataValidationError
-        from kbz_eval.validation import DUPLICATE_KEY
 
         deferred = self.deferred()
         try:
@@ -154,8 +153,7 @@ class EngineInputs:
         except DataValidationError as exc:
             # the build refuses a repeated insured person-year before it starts
             repeated = any(v.rule == "unique key" for v in exc.violations)
-            if not (repeated and "insured_periods" in deferred
-                    and self.checked["insured_periods"].deferred_rule == DUPLICATE_KEY):
+            if not (repeated and "insured_periods" in deferred):
                 raise
             self.check_deferred("insured_periods")
             return self._build_checked(out)

@@ -504,7 +504,7 @@ def _build_report(cfg: ReportConfig, work: Path, progress: Progress,
             else:  # the workers run the survey analyses while the panel is built
                 early = _submit_analyses(pool, _ready(tables), tables, cfg, work)
             panel = engine.panel(progress)
-            rows = engine.updated(rows)  # claim lines checked again after the build
+            rows = engine.updated(rows)  # of the tables checked again after the build
         rows += panel_rows(panel.attrs.get("kbz_panel", {}))
         tables["person_years"] = panel
     else:
