@@ -130,3 +130,47 @@ def test_release_memory_keeps_objects_and_says_whether_it_trimmed():
     done = release_memory()
     assert isinstance(done, bool)
     assert kept.sum() == total
+
+
+def _encoded(col):
+    """The general path: Arrow's dictionary encoding converted to pandas."""
+    from kbz_eval.report.engine_inputs import _compact
+
+    return _compact("person_id", col).to_pandas()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sorted_ids_as_runs_equal_the_dictionary_encoding(seed):
+    import pyarrow as pa
+
+    from kbz_eval.report.engine_inputs import _sorted_text_categorical
+
+    rng = np.random.default_rng(seed)
+    ids = np.sort(_ids(rng, 5_000).to_numpy(dtype=str))  # repeated ids, text order
+    for col in (pa.array(ids), pa.chunked_array([ids[:1234], ids[1234:]]),
+                pa.array(ids, type=pa.large_string())):
+        runs = _sorted_text_categorical(col)
+        assert runs is not None
+        got, want = pd.Series(runs), pd.Series(_encoded(col))
+        pd.testing.assert_series_equal(got, want, check_exact=True)
+        assert got.cat.categories.dtype == want.cat.categories.dtype
+        assert got.cat.categories.equals(want.cat.categories)
+        np.testing.assert_array_equal(got.cat.codes, want.cat.codes)
+    # not sorted, missing values or numbers: left to the general path
+    assert _sorted_text_categorical(pa.array(ids[::-1])) is None
+    assert _sorted_text_categorical(pa.array([*ids[:10], None])) is None
+    assert _sorted_text_categorical(pa.array(np.arange(10))) is None
+
+
+def test_read_panel_of_a_sorted_file_equals_the_general_read(tmp_path, monkeypatch):
+    from kbz_eval.report import engine_inputs
+
+    s = kbz.load_sample()
+    path = tmp_path / "panel.parquet"
+    s["person_years"].sort_values(["person_id", "year"]).to_parquet(path, index=False)
+    fast = read_panel(path)
+    monkeypatch.setattr(engine_inputs, "_sorted_text_categorical", lambda col: None)
+    general = read_panel(path)
+    pd.testing.assert_frame_equal(fast, general, check_exact=True)
+    assert fast["person_id"].cat.categories.equals(general["person_id"].cat.categories)
+    assert fast["person_id"].cat.categories.dtype == general["person_id"].cat.categories.dtype

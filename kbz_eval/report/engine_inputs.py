@@ -28,6 +28,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from kbz_eval.report.config import ENGINE_TABLES, ReportConfig
@@ -230,11 +231,51 @@ def read_panel(path: Path | str, columns: tuple[str, ...] = REPORT_PANEL_COLUMNS
         col = source.to_table(columns=[name]).column(0)
         if order is not None:
             col = col.take(order)
-        frame[name] = _compact(name, col).to_pandas()
-        del col
+        runs = _sorted_text_categorical(col) if name == "person_id" else None
+        frame[name] = _compact(name, col).to_pandas() if runs is None else runs
+        del col, runs
         # the Arrow memory pool would otherwise keep each column's Arrow copy
         pa.default_memory_pool().release_unused()
     return frame
+
+
+def _sorted_text_categorical(col: Any) -> pd.Categorical | None:
+    """Text values in sorted order (equal values together, ascending) as a categorical
+    whose categories are the distinct values in that order, found from the runs of equal
+    neighbours instead of a hash of every value; ``None`` when ``col`` is not text, has
+    missing values or is not sorted (then :func:`_compact` encodes it).
+
+    The codes and categories are those of ``dictionary_encode`` (categories in order of
+    first appearance, which for sorted values is their order). At 18.8 M person-years
+    of 4.8 M persons this takes about 1 s against 8 s through ``dictionary_encode`` and
+    Arrow's conversion to pandas, which hashes every id and then every category again.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        return None
+    n = len(col)
+    if n < 2 or col.null_count:
+        return None
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    before, after = col.slice(0, n - 1), col.slice(1)
+    if not pc.all(pc.less_equal(before, after)).as_py():
+        return None
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    new[1:] = pc.not_equal(before, after).to_numpy(zero_copy_only=False)
+    del before, after
+    codes = np.cumsum(new, dtype=np.int64)
+    codes -= 1
+    categories = col.filter(pa.array(new))
+    del new
+    # the category type pandas gives text read from Arrow (``to_pandas``)
+    dtype = col.slice(0, 0).to_pandas().dtype
+    index = pd.Index(pd.array(categories, dtype=dtype)) if dtype != np.dtype(object) else pd.Index(
+        categories.to_numpy(zero_copy_only=False), dtype=object)
+    small = np.int32 if len(categories) < np.iinfo(np.int32).max else np.int64
+    return pd.Categorical.from_codes(codes.astype(small), categories=index)
 
 
 def _compact(name: str, col: Any) -> Any:
