@@ -438,6 +438,14 @@ def age_band(age: np.ndarray) -> np.ndarray:
 def days_in_year(year: np.ndarray | int) -> np.ndarray:
     """365 or 366 for each calendar year."""
     y = np.asarray(year, dtype=int)
+    if y.size > 1_000 and int(y.max()) - int(y.min()) < 1_000:
+        # a column of rows: each year looked up among the few the rows span
+        first = int(y.min())
+        return _days(np.arange(first, int(y.max()) + 1))[y - first]
+    return _days(y)
+
+
+def _days(y: np.ndarray) -> np.ndarray:
     leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
     return np.where(leap, 366, 365)
 

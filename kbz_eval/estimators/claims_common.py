@@ -503,10 +503,12 @@ def _person_year_order(person: np.ndarray, year: np.ndarray) -> slice | np.ndarr
     already are (as the engine's panel is), so no copy is made by indexing with it."""
     if len(person) < 2:
         return slice(None)
-    step = np.diff(person)
-    same = step == 0
-    if (step >= 0).all() and (year[1:][same] >= year[:-1][same]).all():
-        return slice(None)
+    before, after = person[:-1], person[1:]
+    if (after >= before).all():  # compared in place: no array of differences
+        in_order = year[1:] >= year[:-1]
+        in_order |= after != before
+        if in_order.all():
+            return slice(None)
     return np.lexsort((year, person))
 
 
@@ -565,6 +567,8 @@ def _person_codes(person_id: pd.Series) -> tuple[np.ndarray, int]:
         codes = person_id.cat.codes.to_numpy()
         used = np.zeros(len(dtype.categories), dtype=bool)
         used[codes] = True
+        if used.all():  # every category used: its code is its rank
+            return codes.astype(np.int64), len(used)
         rank = np.cumsum(used, dtype=np.int64) - 1
         return rank[codes], int(rank[-1]) + 1 if len(rank) else 0
     raw_codes, raw_ids = pd.factorize(person_id)
@@ -589,9 +593,11 @@ def _person_strata(person: np.ndarray, is_kbz_row: np.ndarray, n_persons: int
                    ) -> np.ndarray:
     """Bootstrap stratum per person (``person`` and ``is_kbz_row`` per row): 1 KBZ
     only, 2 control only, 3 both."""
-    is_kbz = is_kbz_row.astype(np.int64)
-    has_kbz = np.bincount(person, weights=is_kbz, minlength=n_persons) > 0
-    has_ctl = np.bincount(person, weights=1 - is_kbz, minlength=n_persons) > 0
+    is_kbz = np.asarray(is_kbz_row, dtype=bool)
+    has_kbz = np.zeros(n_persons, dtype=bool)
+    has_kbz[person[is_kbz]] = True  # a person with any KBZ row
+    has_ctl = np.zeros(n_persons, dtype=bool)
+    has_ctl[person[~is_kbz]] = True
     return has_kbz.astype(np.int64) + 2 * has_ctl.astype(np.int64)
 
 
@@ -611,10 +617,20 @@ def _age_bands(sub: pd.DataFrame, year: np.ndarray, source: str, table: str
             raise DataValidationError(source=source, table=table, violations=[
                 Violation(column="age_band", rule="not empty (no birth_year to derive it)",
                           n_rows=int(missing.sum()))])
-        birth = _as_number(sub["birth_year"].iloc[np.flatnonzero(missing)], "birth_year",
+        every = bool(missing.all())  # no band given (as in the engine's panel)
+        birth = _as_number(sub["birth_year"] if every else
+                           sub["birth_year"].iloc[np.flatnonzero(missing)], "birth_year",
                            source, table)
-        age = np.clip(year[missing] - birth, 0, None).astype(int)
-        index[missing] = np.clip(age // 5, 0, len(bands) - 1)
+        age = np.subtract(year if every else year[missing], birth)
+        np.maximum(age, 0, out=age)  # birth years are finite: no NaN to keep
+        band = age.astype(np.int64)
+        del age, birth
+        band //= 5
+        np.minimum(band, len(bands) - 1, out=band)
+        if every:
+            index = band
+        else:
+            index[missing] = band
     bad = index < 0
     if bad.any():
         raise DataValidationError(source=source, table=table, violations=[

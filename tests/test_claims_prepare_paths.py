@@ -1,0 +1,77 @@
+"""The shortcuts of ``prepare_claims`` on large panels against the general computation.
+
+Each shortcut (age bands from birth years alone, strata by scatter, years looked up in
+a table) is compared with the formula it replaces, on inputs that take the shortcut
+and on inputs that do not.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kbz_eval import tables
+from kbz_eval.errors import DataValidationError
+from kbz_eval.estimators import claims_common as cc
+
+
+def _bands_by_formula(year: np.ndarray, birth: np.ndarray) -> np.ndarray:
+    age = np.clip(year - birth.astype(float), 0, None).astype(int)
+    return tables.age_band(age)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_age_bands_from_birth_years_alone_follow_the_rule(seed):
+    rng = np.random.default_rng(seed)
+    n = 4_000
+    year = rng.integers(2012, 2018, size=n)
+    birth = rng.integers(1910, 2019, size=n)  # some born after the year: age 0
+    want = _bands_by_formula(year, birth)
+    for column in (birth, birth.astype(np.int32), birth.astype(float)):
+        got = cc._age_bands(pd.DataFrame({"birth_year": column}), year, "panel",
+                            "person_years")
+        np.testing.assert_array_equal(np.asarray(got, dtype=object), want)
+    # some bands given, the others empty: the given ones kept, the empty ones derived
+    given = pd.Series(want, dtype=object)
+    empty = rng.random(n) < 0.3
+    given[empty] = ""
+    got = cc._age_bands(pd.DataFrame({"age_band": given, "birth_year": birth}), year,
+                        "panel", "person_years")
+    np.testing.assert_array_equal(np.asarray(got, dtype=object), want)
+
+
+def test_age_bands_refuse_a_birth_year_that_is_not_a_number():
+    year = np.array([2014, 2015, 2016])
+    birth = pd.Series([1950.0, np.nan, 1960.0])
+    with pytest.raises(DataValidationError, match="birth_year"):
+        cc._age_bands(pd.DataFrame({"birth_year": birth}), year, "panel", "person_years")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_person_strata_by_scatter_equal_the_counts(seed):
+    rng = np.random.default_rng(seed)
+    n_persons = 300
+    person = np.sort(rng.integers(0, n_persons - 10, size=2_000))  # the last 10: no rows
+    is_kbz = rng.random(person.size) < 0.4
+    # some persons only KBZ, some only control, some both, some without rows
+    is_kbz[person < 40] = True
+    is_kbz[(person >= 40) & (person < 80)] = False
+    k = is_kbz.astype(np.int64)
+    has_k = np.bincount(person, weights=k, minlength=n_persons) > 0
+    has_c = np.bincount(person, weights=1 - k, minlength=n_persons) > 0
+    want = has_k.astype(np.int64) + 2 * has_c.astype(np.int64)
+    got = cc._person_strata(person, is_kbz, n_persons)
+    np.testing.assert_array_equal(got, want)
+    assert got.dtype == np.int64 and set(np.unique(got)) == {0, 1, 2, 3}
+
+
+def test_days_in_year_looked_up_equal_the_leap_rule():
+    rng = np.random.default_rng(4)
+    for low, high in ((2012, 2020), (1896, 2104), (1, 3000)):  # the last: not looked up
+        year = rng.integers(low, high, size=5_000)
+        got = tables.days_in_year(year)
+        leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+        np.testing.assert_array_equal(got, np.where(leap, 366, 365))
+        assert got.dtype == np.where(leap, 366, 365).dtype
+    assert int(tables.days_in_year(1900)) == 365 and int(tables.days_in_year(2000)) == 366
