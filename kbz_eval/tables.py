@@ -438,10 +438,14 @@ def age_band(age: np.ndarray) -> np.ndarray:
 def days_in_year(year: np.ndarray | int) -> np.ndarray:
     """365 or 366 for each calendar year."""
     y = np.asarray(year, dtype=int)
-    if y.size > 1_000 and int(y.max()) - int(y.min()) < 1_000:
-        # a column of rows: each year looked up among the few the rows span
-        first = int(y.min())
-        return _days(np.arange(first, int(y.max()) + 1))[y - first]
+    if y.size > 1_000:
+        first, last = int(y.min()), int(y.max())
+        if last - first < 64:  # a column of rows spanning a few years: one test per year
+            span = np.arange(first, last + 1)
+            leap = np.zeros(y.shape, dtype=bool)
+            for year_366 in span[_days(span) == 366]:
+                leap |= y == year_366
+            return np.where(leap, 366, 365)
     return _days(y)
 
 

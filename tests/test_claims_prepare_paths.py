@@ -75,3 +75,46 @@ def test_days_in_year_looked_up_equal_the_leap_rule():
         np.testing.assert_array_equal(got, np.where(leap, 366, 365))
         assert got.dtype == np.where(leap, 366, 365).dtype
     assert int(tables.days_in_year(1900)) == 365 and int(tables.days_in_year(2000)) == 366
+
+
+def test_years_found_and_selected_as_numpy_would():
+    rng = np.random.default_rng(5)
+    for low, high, dtype in ((2012, 2018, np.int64), (2012, 2018, np.int32),
+                             (1, 5_000, np.int64)):  # the last: too wide to count
+        year = rng.integers(low, high, size=20_000).astype(dtype)
+        got = cc.distinct_years(year)
+        np.testing.assert_array_equal(got, np.unique(year))
+        assert got.dtype == np.unique(year).dtype
+        for chosen in ((2013,), (2012, 2015, 2017), tuple(range(2000, 2030))):
+            np.testing.assert_array_equal(cc.in_years(year, chosen), np.isin(year, chosen))
+    years = np.array([2014.0, 2015.0, 2014.0])  # not integers: numpy's own functions
+    np.testing.assert_array_equal(cc.distinct_years(years), [2014.0, 2015.0])
+    np.testing.assert_array_equal(cc.in_years(years, (2015,)), [False, True, False])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_stratum_rates_on_combined_codes_equal_pandas_grouping(seed, monkeypatch):
+    from kbz_eval.stats import standardise
+
+    rng = np.random.default_rng(seed)
+    n = 150_000
+    bands = pd.Categorical(rng.choice(np.asarray(tables.AGE_BANDS[:12]), size=n),
+                           categories=tables.AGE_BANDS)  # some bands never used
+    sex = pd.Categorical(rng.choice(["M", "F"], size=n), categories=["F", "M"])
+    sex[rng.random(n) < 0.01] = np.nan  # a missing key: no group
+    frame = pd.DataFrame({"age_band": bands, "sex": sex,
+                          "year": pd.Categorical(rng.integers(2013, 2016, size=n)),
+                          "cost": rng.gamma(0.3, 900.0, size=n) * (rng.random(n) < 0.6),
+                          "iy": rng.uniform(0.01, 1.0, size=n)})
+    for strata, match in ((["age_band", "sex"], []), (["sex", "age_band"], ["year"])):
+        assert standardise._by_category_codes(frame, [*match, *strata], ["cost"]) is not None
+        fast = standardise.stratum_rates(frame, value="cost", exposure="iy",
+                                         strata=strata, match=match)
+        monkeypatch.setattr(standardise, "_MANY_ROWS", 10 * n)
+        plain = standardise.stratum_rates(frame, value="cost", exposure="iy",
+                                          strata=strata, match=match)
+        monkeypatch.setattr(standardise, "_MANY_ROWS", 100_000)
+        pd.testing.assert_frame_equal(fast, plain, check_exact=True)
+    # a key that is not categorical: pandas groups it
+    frame["year"] = frame["year"].astype(int)
+    assert standardise._by_category_codes(frame, ["year", "sex"], ["cost"]) is None

@@ -374,7 +374,7 @@ def _expected_of(cp: cc.ClaimsPanel, keep: np.ndarray, year: np.ndarray, design:
                  outcome: str, reference: Any) -> tuple[np.ndarray, str, list[str]]:
     """Expected cost of the kept rows: the reference over the base and follow year (as
     the changes are), zero in the placebo year."""
-    main = np.isin(year, (design.base, design.follow))
+    main = cc.in_years(year, (design.base, design.follow))
     exp, _, _, desc, notes = expected_values(
         replace(cp, frame=cp.frame[main & keep].reset_index(drop=True)), outcome, reference)
     expected = np.zeros(int(keep.sum()))
@@ -392,7 +392,7 @@ def _analysed_rows(cp: cc.ClaimsPanel, design: _Design, outcome: str, *, adjuste
     new = _new_patients(person, year, cost, target=design.follow, lookback=design.base)
     placebo_new = (np.zeros(len(f), bool) if design.placebo is None else _new_patients(
         person, year, cost, target=design.placebo[1], lookback=design.placebo[0]))
-    keep = np.isin(year, design.cells)
+    keep = cc.in_years(year, design.cells)
     every = bool(keep.all())
 
     def take(a: np.ndarray) -> np.ndarray:

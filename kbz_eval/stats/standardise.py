@@ -50,10 +50,52 @@ def stratum_rates(reference: pd.DataFrame, *, value: str, exposure: str,
         where the stratum has no exposure.
     """
     keys = [*match, *strata]
-    out = reference.groupby(keys, observed=True, sort=True, as_index=False)[
-        [value, exposure]].sum()
+    out = _by_category_codes(reference, keys, [value, exposure])
+    if out is None:
+        out = reference.groupby(keys, observed=True, sort=True, as_index=False)[
+            [value, exposure]].sum()
     out["rate"] = out[value] / out[exposure].where(out[exposure] > 0)
     return out
+
+
+#: From this many rows on, sums by categorical keys are grouped on one combined code.
+_MANY_ROWS = 100_000
+
+
+def _by_category_codes(frame: pd.DataFrame, keys: list[str], columns: list[str]
+                       ) -> pd.DataFrame | None:
+    """``frame.groupby(keys, observed=True, sort=True, as_index=False)[columns].sum()``
+    when every key is categorical, grouped on one categorical of the keys' combined
+    codes instead: pandas then takes the groups from the codes instead of combining
+    the keys row by row (1.2 s of 1.7 s at 18.8 M person-years). The sums are the same
+    numbers (pandas adds each group's rows in row order either way); ``None`` when a
+    key is not categorical or the frame is small (then pandas groups the keys itself).
+    """
+    if len(frame) < _MANY_ROWS or not keys or not all(
+            isinstance(frame[k].dtype, pd.CategoricalDtype) for k in keys):
+        return None
+    sizes = [len(frame[k].cat.categories) for k in keys]
+    if not all(sizes) or np.prod(sizes, dtype=float) >= 2**31:
+        return None
+    combined = np.zeros(len(frame), dtype=np.int64)
+    missing = np.zeros(len(frame), dtype=bool)
+    for k, n in zip(keys, sizes, strict=True):
+        codes = frame[k].cat.codes.to_numpy()
+        missing |= codes < 0
+        combined *= n
+        combined += codes
+    combined[missing] = -1  # a missing key: no group (as pandas drops them)
+    cell = pd.Categorical.from_codes(combined, categories=pd.RangeIndex(int(np.prod(sizes))))
+    sums = frame[columns].groupby(cell, observed=True, sort=True).sum()
+    code = sums.index.to_numpy(dtype=np.int64)
+    out: dict[str, object] = {}
+    for k, n in zip(reversed(keys), reversed(sizes), strict=True):
+        out[k] = pd.Categorical.from_codes(code % n, dtype=frame[k].dtype)
+        code = code // n
+    result = pd.DataFrame({k: out[k] for k in keys})
+    for c in columns:
+        result[c] = sums[c].to_numpy()
+    return result
 
 
 def expected(data: pd.DataFrame, rates: pd.DataFrame, *, exposure: str,
