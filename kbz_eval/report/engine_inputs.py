@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from kbz_eval.report.config import ENGINE_TABLES, ReportConfig
-from kbz_eval.report.memory import release_memory
+from kbz_eval.report.memory import heap_reuse
 from kbz_eval.report.progress import Progress
 
 
@@ -177,8 +177,8 @@ class EngineInputs:
         # DuckDB keeps the memory of its last queries: let it go before the panel is read
         # into pandas, so the two are never held together (the file stays in scratch)
         self._close_duckdb()
-        panel = read_panel(result.panel)
-        release_memory()  # what the read-back and the build freed
+        with heap_reuse():  # each column's conversions reuse the last one's memory
+            panel = read_panel(result.panel)
         panel.attrs["kbz_panel"] = result.report.as_dict()
         return panel
 

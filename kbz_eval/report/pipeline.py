@@ -16,6 +16,7 @@ the output folder, and only an output folder a kbz report wrote is ever replaced
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import dataclasses
 import re
@@ -36,7 +37,7 @@ from kbz_eval.report.engine_inputs import EngineInputs, uses_engine
 from kbz_eval.report.figures import FigureSaver, worker_pool
 from kbz_eval.report.formatting import localise_ticks
 from kbz_eval.report.manifest import build_manifest, write_manifest
-from kbz_eval.report.memory import release_memory
+from kbz_eval.report.memory import heap_reuse, release_memory
 from kbz_eval.report.messages import localise
 from kbz_eval.report.overview import overview
 from kbz_eval.report.practice_pages import (
@@ -526,12 +527,13 @@ def _build_report(cfg: ReportConfig, work: Path, progress: Progress,
         pool, [spec for spec in ready if spec.key not in early], tables, cfg, work)}
     ran: dict[str, tuple[Result, html_report.Section, dict[str, pd.DataFrame]]] = {}
     large = len(tables.get("person_years", ())) >= LARGE_PANEL
-    for spec in ready:
-        if spec.key not in elsewhere:
-            progress.step(spec.key)
-            ran[spec.key] = _run_analysis(spec, tables, cfg, work, saver)
-            if large:  # the next analysis starts from the panel, not from the last peak
-                release_memory()
+    with heap_reuse() if large else contextlib.nullcontext():
+        for spec in ready:
+            if spec.key not in elsewhere:
+                progress.step(spec.key)
+                ran[spec.key] = _run_analysis(spec, tables, cfg, work, saver)
+                if large:  # the next analysis starts from the panel, not the last peak
+                    release_memory()
     for spec in ready:
         if spec.key in elsewhere:
             progress.step(spec.key)
@@ -574,9 +576,10 @@ def _build_report(cfg: ReportConfig, work: Path, progress: Progress,
     pending = None
     if pages_possible(tables):
         progress.step(f"practice pages ({len(tables['practices'])} practices)")
-        pending = start_practice_pages(tables, cfg, work, synthetic=synthetic,
-                                       report_link="../report.html", computed=results,
-                                       pool=pool)
+        with heap_reuse() if large else contextlib.nullcontext():
+            pending = start_practice_pages(tables, cfg, work, synthetic=synthetic,
+                                           report_link="../report.html", computed=results,
+                                           pool=pool)
 
     _finish_figures(sections, saver, cfg, work)
     quality = quality_frame(rows)
