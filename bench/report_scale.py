@@ -9,7 +9,10 @@ runs on the same files, with the same engine settings, in another child. The rat
 report / build_panel is the figure recorded in ``bench/RESULTS.md``; both are measured
 in the same run, so the ratio does not depend on the machine. The report's child also
 samples its RSS every 20 ms and prints the steps with the highest peaks (the whole
-record goes to ``bench/out/report_<n>_step_peaks.json``).
+record goes to ``bench/out/report_<n>_step_peaks.json``), and every 0.2 s the RSS summed
+over the report and its worker processes ("tree": an upper bound of what the run holds,
+as pages shared between the processes count once per process). ``build_panel`` alone
+gets the report's engine settings, progress bars off as in the report.
 
 Usage::
 
@@ -35,13 +38,26 @@ import json, sys, threading, time
 import psutil
 from kbz_eval.report import progress, run_report
 
-# peak RSS per report step: a thread samples the RSS every 20 ms under the running label
+# peak RSS per report step: a thread samples the RSS every 20 ms under the running label;
+# every 0.2 s also the RSS of the whole process tree (the report and its worker processes)
 me, label, peaks = psutil.Process(), ["start"], {}
+tree = {"peak": 0, "step": ""}
 
 def sample():
+    k = 0
     while True:
         rss = me.memory_info().rss
         peaks[label[0]] = max(peaks.get(label[0], 0), rss)
+        if k % 10 == 0:
+            total = rss
+            for child in me.children(recursive=True):
+                try:
+                    total += child.memory_info().rss
+                except psutil.Error:  # a worker that has just ended
+                    pass
+            if total > tree["peak"]:
+                tree.update(peak=total, step=label[0])
+        k += 1
         time.sleep(0.02)
 
 threading.Thread(target=sample, daemon=True).start()
@@ -54,13 +70,16 @@ def labelled(self, text):
 progress.Progress.step = labelled
 run_report(sys.argv[1], sys.argv[2], progress=True)
 with open(sys.argv[3], "w", encoding="utf-8") as f:
-    json.dump(peaks, f)
+    json.dump({**peaks, "process tree": tree["peak"], "process tree step": tree["step"]}, f)
 """
 CHILD_PANEL = """
 import sys
 import kbz_eval as kbz
-kbz.build_panel(sys.argv[1], sys.argv[2], output=sys.argv[3], memory_limit=sys.argv[4],
-                threads=int(sys.argv[5]))
+from kbz_eval.engine.build import connect_backend
+# the report's settings: the same limit and threads, and no DuckDB progress bars
+con = connect_backend("duckdb", memory_limit=sys.argv[4], threads=int(sys.argv[5]))
+con.raw_sql("SET enable_progress_bar = false")
+kbz.build_panel(sys.argv[1], sys.argv[2], output=sys.argv[3], con=con)
 """
 
 
@@ -130,21 +149,27 @@ def main() -> None:
         report = OUT / f"report_{n}"
         steps = OUT / f"report_{n}_step_peaks.json"
         wall_r, rss_r = _child(CHILD_REPORT, str(config), str(report), str(steps))
-        top = sorted(json.loads(steps.read_text()).items(), key=lambda kv: -kv[1])[:5]
+        record = json.loads(steps.read_text())
+        tree_peak, tree_step = record.pop("process tree"), record.pop("process tree step")
+        top = sorted(record.items(), key=lambda kv: -kv[1])[:5]
         print("highest step peaks (GiB): " + ", ".join(
             f"{k} {v / 1024**3:.2f}" for k, v in top), flush=True)
+        print(f"process tree (report and workers) peak: {tree_peak / 1024**3:.2f} GiB, "
+              f"during {tree_step}", flush=True)
         wall_p, rss_p = _child(CHILD_PANEL, str(folder / "claim_lines"),
                                str(folder / "insured_periods"), str(OUT / f"panel_{n}.parquet"),
                                args.memory_limit, str(args.threads))
         rows.append({"lines": n, "report_s": round(wall_r, 1), "report_peak_gib": round(rss_r, 2),
+                     "tree_peak_gib": round(tree_peak / 1024**3, 2),
                      "build_panel_s": round(wall_p, 1),
                      "build_panel_peak_gib": round(rss_p, 2),
                      "ratio": round(wall_r / wall_p, 2)})
         print(json.dumps(rows[-1]), flush=True)
-    print("\nlines        report (s)  peak (GiB)  build_panel (s)  peak (GiB)  ratio")
+    print("\nlines        report (s)  peak (GiB)  tree (GiB)  build_panel (s)  peak (GiB)  ratio")
     for r in rows:
         print(f"{r['lines']:>11,}  {r['report_s']:>9}  {r['report_peak_gib']:>10}  "
-              f"{r['build_panel_s']:>15}  {r['build_panel_peak_gib']:>10}  {r['ratio']:>5}")
+              f"{r['tree_peak_gib']:>10}  {r['build_panel_s']:>15}  "
+              f"{r['build_panel_peak_gib']:>10}  {r['ratio']:>5}")
 
 
 if __name__ == "__main__":
