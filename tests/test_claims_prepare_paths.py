@@ -118,3 +118,27 @@ def test_stratum_rates_on_combined_codes_equal_pandas_grouping(seed, monkeypatch
     # a key that is not categorical: pandas groups it
     frame["year"] = frame["year"].astype(int)
     assert standardise._by_category_codes(frame, ["year", "sex"], ["cost"]) is None
+
+
+def _masked_division(num, den):
+    """The quotient taken only where ``den`` is not 0, NaN elsewhere."""
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    out = np.full(np.broadcast_shapes(num.shape, den.shape), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(num, den, out=out, where=den != 0)
+    return out
+
+
+def test_safe_ratio_equals_the_masked_division_when_shapes_broadcast():
+    rng = np.random.default_rng(6)
+    den = rng.random((40, 5))
+    den[rng.random(den.shape) < 0.2] = 0.0
+    num = rng.random((40, 5))
+    num[0, 0], den[0, 0] = np.inf, 2.0  # inf / x stays inf
+    num[1, 1], den[1, 1] = 0.0, 0.0
+    cases = [(num, den), (num, den[0]), (num[:, :1], den), (3.0, den), (num, 0.0),
+             (num, 2.5), (0.0, 0.0), (np.array([1.0, 2.0]), np.array([0.0, 4.0]))]
+    for a, b in cases:
+        got, want = cc.safe_ratio(a, b), _masked_division(a, b)
+        assert got.shape == want.shape and got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)  # NaN in the same places
