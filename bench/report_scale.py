@@ -9,9 +9,10 @@ runs on the same files, with the same engine settings, in another child. The rat
 report / build_panel is the figure recorded in ``bench/RESULTS.md``; both are measured
 in the same run, so the ratio does not depend on the machine. The report's child also
 samples its RSS every 20 ms and prints the steps with the highest peaks (the whole
-record goes to ``bench/out/report_<n>_step_peaks.json``), and every 0.2 s the RSS summed
-over the report and its worker processes ("tree": an upper bound of what the run holds,
-as pages shared between the processes count once per process). ``build_panel`` alone
+record goes to ``bench/out/report_<n>_step_peaks.json``), and every 0.2 s the memory of
+the report and its worker processes together: RSS summed (an upper bound, as pages
+shared between the processes count once per process) and PSS summed (shared pages
+divided among the processes that map them: what the run holds). ``build_panel`` alone
 gets the report's engine settings, progress bars off as in the report.
 
 Usage::
@@ -41,7 +42,7 @@ from kbz_eval.report import progress, run_report
 # peak RSS per report step: a thread samples the RSS every 20 ms under the running label;
 # every 0.2 s also the RSS of the whole process tree (the report and its worker processes)
 me, label, peaks = psutil.Process(), ["start"], {}
-tree = {"peak": 0, "step": ""}
+tree = {"peak": 0, "step": "", "pss": 0, "pss step": ""}
 
 def sample():
     k = 0
@@ -49,14 +50,17 @@ def sample():
         rss = me.memory_info().rss
         peaks[label[0]] = max(peaks.get(label[0], 0), rss)
         if k % 10 == 0:
-            total = rss
-            for child in me.children(recursive=True):
+            total, pss = 0, 0
+            for proc in [me, *me.children(recursive=True)]:
                 try:
-                    total += child.memory_info().rss
+                    full = proc.memory_full_info()
                 except psutil.Error:  # a worker that has just ended
-                    pass
+                    continue
+                total, pss = total + full.rss, pss + full.pss
             if total > tree["peak"]:
                 tree.update(peak=total, step=label[0])
+            if pss > tree["pss"]:
+                tree.update({"pss": pss, "pss step": label[0]})
         k += 1
         time.sleep(0.02)
 
@@ -70,7 +74,8 @@ def labelled(self, text):
 progress.Progress.step = labelled
 run_report(sys.argv[1], sys.argv[2], progress=True)
 with open(sys.argv[3], "w", encoding="utf-8") as f:
-    json.dump({**peaks, "process tree": tree["peak"], "process tree step": tree["step"]}, f)
+    json.dump({**peaks, "process tree": tree["peak"], "process tree step": tree["step"],
+               "process tree pss": tree["pss"], "process tree pss step": tree["pss step"]}, f)
 """
 CHILD_PANEL = """
 import sys
@@ -151,24 +156,28 @@ def main() -> None:
         wall_r, rss_r = _child(CHILD_REPORT, str(config), str(report), str(steps))
         record = json.loads(steps.read_text())
         tree_peak, tree_step = record.pop("process tree"), record.pop("process tree step")
+        pss_peak, pss_step = record.pop("process tree pss"), record.pop("process tree pss step")
         top = sorted(record.items(), key=lambda kv: -kv[1])[:5]
         print("highest step peaks (GiB): " + ", ".join(
             f"{k} {v / 1024**3:.2f}" for k, v in top), flush=True)
-        print(f"process tree (report and workers) peak: {tree_peak / 1024**3:.2f} GiB, "
-              f"during {tree_step}", flush=True)
+        print(f"process tree (report and workers) peak: RSS summed {tree_peak / 1024**3:.2f} "
+              f"GiB during {tree_step}; PSS summed {pss_peak / 1024**3:.2f} GiB during "
+              f"{pss_step}", flush=True)
         wall_p, rss_p = _child(CHILD_PANEL, str(folder / "claim_lines"),
                                str(folder / "insured_periods"), str(OUT / f"panel_{n}.parquet"),
                                args.memory_limit, str(args.threads))
         rows.append({"lines": n, "report_s": round(wall_r, 1), "report_peak_gib": round(rss_r, 2),
                      "tree_peak_gib": round(tree_peak / 1024**3, 2),
+                     "tree_pss_gib": round(pss_peak / 1024**3, 2),
                      "build_panel_s": round(wall_p, 1),
                      "build_panel_peak_gib": round(rss_p, 2),
                      "ratio": round(wall_r / wall_p, 2)})
         print(json.dumps(rows[-1]), flush=True)
-    print("\nlines        report (s)  peak (GiB)  tree (GiB)  build_panel (s)  peak (GiB)  ratio")
+    print("\nlines        report (s)  peak (GiB)  tree RSS  tree PSS  build_panel (s)  "
+          "peak (GiB)  ratio")
     for r in rows:
         print(f"{r['lines']:>11,}  {r['report_s']:>9}  {r['report_peak_gib']:>10}  "
-              f"{r['tree_peak_gib']:>10}  {r['build_panel_s']:>15}  "
+              f"{r['tree_peak_gib']:>8}  {r['tree_pss_gib']:>8}  {r['build_panel_s']:>15}  "
               f"{r['build_panel_peak_gib']:>10}  {r['ratio']:>5}")
 
 
