@@ -225,6 +225,47 @@ def test_clean_parquet_is_handed_on_as_read_and_padded_text_is_still_stripped(
     assert_same_data(con, checked, read_table(path, "claim_lines").data)
 
 
+#: Texts whose edges the engine's cheap padding test must judge as ``str.strip`` does:
+#: every ASCII white space at either end, white space only, empty, other control
+#: characters (left as they are), non-ASCII first and last letters, inner spaces.
+EDGE_TEXTS = [" a", "a ", "\ta", "a\n", "\r\na\x0b", "\x0ca", "   ", "", "a", "\x01a\x1f",
+              "é a ç", " é", "ç\t", "a b", "Ωmega", "€", None]
+
+
+@pytest.mark.parametrize("duckdb_form", [True, False])
+def test_padding_test_strips_what_str_strip_strips(con, duckdb_form):
+    """The test for padded text (first or last character at or below the space) finds
+    every ASCII-padded value; the stripped text equals Python's ``strip`` for ASCII
+    white space, and a value that only looks padded (a control character) is unchanged.
+    Both forms are checked on DuckDB: the indexed one it uses, and the portable one
+    (``substr``/``right``) other backends use."""
+    t = ibis.memtable(pd.DataFrame({"i": range(len(EDGE_TEXTS)),
+                                    "s": pd.Series(EDGE_TEXTS, dtype=object)}))
+    got = con.to_pandas(t.select("i", out=engine_validate._text(t["s"], duckdb_form))
+                        .order_by("i"))["out"].tolist()
+    ascii_space = " \t\n\r\x0b\x0c"
+    want = [None if v is None or v.strip(ascii_space) == "" else v.strip(ascii_space)
+            for v in EDGE_TEXTS]
+    assert [None if pd.isna(g) else g for g in got] == want
+    assert want[9] == "\x01a\x1f" and want[0] == "a" and want[6] is None
+
+
+def test_integer_ids_stored_as_numbers_are_given_unless_missing(con, tmp_path):
+    """A text column stored as integers (claim ids) is given where its value is, and a
+    missing one is reported, without the value being written as text."""
+    lines = pd.DataFrame({
+        "person_id": ["P1", "P2", "P3"], "claim_id": pd.array([10, None, 12], "Int64"),
+        "start_date": pd.to_datetime(["2015-01-02"] * 3).date,
+        "end_date": pd.to_datetime(["2015-01-03"] * 3).date,
+        "care_type": ["gp"] * 3, "declaration_code": ["x"] * 3, "cost": [1.0, 2.0, 3.0]})
+    path = tmp_path / "ids.parquet"
+    lines.to_parquet(path, index=False)
+    found = problems(lambda: check_source(con, path, "claim_lines"))
+    assert [(c, r, tuple(rows)) for c, r, rows, *_ in found] == [
+        ("claim_id", "missing value", (3,))]
+    assert found == problems(lambda: read_table(path, "claim_lines"))
+
+
 # ---------------------------------------------------------------------------
 # broken copies: the same violations
 

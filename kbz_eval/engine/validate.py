@@ -91,6 +91,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -472,7 +473,8 @@ def _open(con: Any, files: list[str], fmt: str, source: str) -> _Opened:
         detected["delimiter"] = ", ".join(sorted({repr(lay.delimiter) for lay in layouts}))
         detected["encoding"] = ", ".join(sorted({lay.encoding for lay in layouts}))
     return _Opened(
-        _csv_table(con, files, layouts, parallel=True), _clean_cells, fmt, detected,
+        _csv_table(con, files, layouts, parallel=True),
+        partial(_clean_cells, duckdb=con.name == "duckdb"), fmt, detected,
         clean=True, reopen=lambda: _csv_table(con, files, layouts, parallel=False),
     )
 
@@ -518,12 +520,12 @@ def _without_nan(table: ir.Table) -> ir.Table:
     return table.mutate(**nan_free) if nan_free else table
 
 
-def _clean_cells(table: ir.Table) -> ir.Table:
+def _clean_cells(table: ir.Table, duckdb: bool = False) -> ir.Table:
     """NA tokens missing, other cells stripped (empty = missing), empty rows skipped."""
     na = formats.NA_TOKENS
     cells = _cells(table)
     table = table.mutate(**{c: ibis.ifelse(table[c].isin(na), ibis.null("string"),
-                                           _text(table[c])) for c in cells})
+                                           _text(table[c], duckdb)) for c in cells})
     return table.filter(ibis.or_(*[table[c].notnull() for c in cells]))
 
 
@@ -750,13 +752,32 @@ def _code_text(value: object, decimal: str) -> str:
 # coercion (expressions on values already written as text by _text, or typed)
 
 
-def _text(value: ir.Value) -> ir.StringValue:
+@ibis.udf.scalar.builtin(name="array_extract")
+def _duckdb_char(text: str, position: int) -> str:  # type: ignore[empty-body]
+    """DuckDB's ``text[position]``: one character, counted from the end when negative."""
+
+
+def _maybe_padded(value: ir.StringValue, duckdb: bool) -> ir.BooleanValue:
+    """Whether a text may begin or end with white space: its first or last character
+    sorts at or below the space (every white space character ``strip`` removes does;
+    so do other control characters, which ``strip`` then leaves as they are), or it is
+    empty. A superset of the padded values, cheap to test: a regular expression
+    (``^\\s|\\s$``) took 2.3 × as long at 10 M claim lines. On DuckDB the characters are
+    taken by index, the fastest form measured; elsewhere by ``substr``/``right``.
+    """
+    if duckdb:
+        first, last = _duckdb_char(value, 1), _duckdb_char(value, -1)
+    else:
+        first, last = value.substr(0, 1), value.right(1)
+    return (first <= " ") | (last <= " ")
+
+
+def _text(value: ir.Value, duckdb: bool = False) -> ir.StringValue:
     """Values as stripped text, as :func:`kbz_eval.validation.to_text` writes them."""
     dtype = value.type()
     if dtype.is_string():
-        # trimming is slow on some backends: only values that need it are trimmed
-        padded = value.re_search(r"^\s|\s$")
-        return ibis.ifelse(padded, value.strip(), value).nullif("")
+        # trimming is slow on some backends: only values that may need it are trimmed
+        return ibis.ifelse(_maybe_padded(value, duckdb), value.strip(), value).nullif("")
     if dtype.is_boolean():
         return ibis.ifelse(value, "True", "False")
     if dtype.is_floating():
@@ -873,14 +894,16 @@ def _date_forms(con: Any, sample: ir.Table, contract: Table,
 # the checked table, built in stages so that every value is computed once
 
 
-def _stage_text(mapped: ir.Table, present: list[Column], clean: set[str]) -> ir.Table:
+def _stage_text(mapped: ir.Table, present: list[Column], clean: set[str],
+                duckdb: bool = False) -> ir.Table:
     """Position, the values as given (for messages), and as text where text is read."""
     cols: dict[str, ir.Value] = {_POS: mapped[_FILE].cast("int64") * _SHIFT + mapped[_ROW]}
     for col in present:
         raw = mapped[col.name]
         cols[_SHOWN + col.name] = raw
         as_text = raw.type().is_string() or col.dtype in ("str", "category")
-        cols[_TEXT + col.name] = _text(raw) if as_text and col.name not in clean else raw
+        cols[_TEXT + col.name] = (_text(raw, duckdb) if as_text and col.name not in clean
+                                  else raw)
     return mapped.select(**cols)
 
 
@@ -905,7 +928,10 @@ def _stage_values(t: ir.Table, present: list[Column]) -> ir.Table:
     for col in present:
         name, src = col.name, t[_TEXT + col.name]
         cols[_SHOWN + name] = t[_SHOWN + name]
-        cols[_GIVEN + name] = src.notnull()
+        # a value stored as a number, date or flag is given when its text is (the text
+        # of a value is never empty): testing the stored value spares writing it as text
+        stored = t[_SHOWN + name]
+        cols[_GIVEN + name] = (src if stored.type().is_string() else stored).notnull()
         if col.dtype in ("str", "category"):
             cols[name] = src
             continue
@@ -967,7 +993,7 @@ def _plan(con: Any, mapped: ir.Table, contract: Table, refs: dict[str, pd.DataFr
           notation: tuple[str, str | None], forms: dict[str, str], clean: set[str],
           skip: str | None = None) -> _Plan:
     present = [c for c in contract.columns if c.name in mapped.columns]
-    staged = _stage_text(mapped, present, clean)
+    staged = _stage_text(mapped, present, clean, duckdb=con.name == "duckdb")
     staged = _stage_values(_stage_parse(staged, present, notation, forms), present)
     flags: dict[str, ir.Value] = {}
     rules: list[_Rule] = []
