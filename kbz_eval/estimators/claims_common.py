@@ -37,7 +37,8 @@ year; patients for values about patients), so a report can suppress rows of fewe
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -376,6 +377,9 @@ def prepare_claims(
 ) -> ClaimsPanel:
     """Validate and copy what an analysis needs from the panel.
 
+    Inside :func:`shared_preparation`, the selection of a panel (population and years)
+    is made once and reused by the next analyses of the same panel and selection.
+
     Parameters
     ----------
     panel
@@ -411,15 +415,92 @@ def prepare_claims(
             f"`panel` must be a pandas DataFrame (the person-year panel), but a "
             f"{type(panel).__name__} was passed."
         )
-    src, tab = "panel", "person_years"
     _check_columns(panel, population, values, need_age_sex)
     prac = normalise_practices(practices)
-    year = _whole_years(panel)
-    available = distinct_years(year)
+    shared = _SHARED[-1] if _SHARED else None
+    year = None
+    if shared is not None and shared.panel is panel:
+        available = shared.available
+    else:
+        year = _whole_years(panel)
+        available = distinct_years(year)
+        if shared is not None:  # a new panel: what was kept of the last one is let go
+            shared.panel, shared.available, shared.selection = panel, available, None
     for name, value in required_years:
         check_year(name, value, available)
     keep_years = check_years(years, available)
 
+    key = (id(practices), population, keep_years)
+    sel = shared.selection if shared is not None else None
+    if sel is None or sel.key != key or sel.practices is not practices:
+        if shared is not None:
+            shared.selection = None  # let the last selection go before the next is made
+        sel = _select(panel, practices, prac, population, keep_years,
+                      _whole_years(panel) if year is None else year)
+        sel.key = key
+        if shared is not None:
+            shared.selection = sel
+    return sel.claims_panel(panel, values, need_age_sex)
+
+
+@dataclass
+class _Selection:
+    """The rows of a panel an analysis selects (population, years), in person-year
+    order, with the columns made for them so far (:func:`prepare_claims`)."""
+
+    practices: Any
+    key: tuple[Any, ...]
+    idx: np.ndarray | None  # panel positions of the selected rows (None: every row)
+    order: slice | np.ndarray  # person-year order of the selected rows
+    frame: pd.DataFrame  # the columns made so far
+    n_persons: int
+    strata: np.ndarray
+    used: pd.DataFrame
+    n_outside: int
+    population: str
+    years: tuple[int, ...]
+    notes: list[str]
+
+    def _column(self, panel: pd.DataFrame, name: str) -> pd.Series:
+        return panel[name] if self.idx is None else panel[name].iloc[self.idx]
+
+    def _add(self, panel: pd.DataFrame, values: Sequence[str], need_age_sex: bool) -> None:
+        """Make the value (and age/sex) columns not made yet; every column is checked
+        in row order (violations name the first rows), then put in person-year order."""
+        src, tab, order = "panel", "person_years", self.order
+        for col in values:
+            if col not in self.frame.columns:
+                self.frame[col] = _as_number(self._column(panel, col), col, src, tab,
+                                               minimum=0, positions=self.idx)[order]
+        if need_age_sex and "age_band" not in self.frame.columns:
+            self.frame["sex"] = _sexes(self._column(panel, "sex"))[order]
+            ages = [c for c in ("age_band", "birth_year") if c in panel.columns]
+            sub = panel[ages] if self.idx is None else panel[ages].iloc[self.idx]
+            year = sorted_year = self.frame["year"].to_numpy()
+            if not isinstance(order, slice):  # the years in row order
+                year = np.empty_like(sorted_year)
+                year[order] = sorted_year
+            self.frame["age_band"] = _age_bands(sub, year, src, tab)[order]
+
+    def claims_panel(self, panel: pd.DataFrame, values: Sequence[str],
+                     need_age_sex: bool) -> ClaimsPanel:
+        """The :class:`ClaimsPanel` with the base columns and those asked for; its frame
+        shares the selection's columns (pandas copies them before a change, so they
+        stay intact)."""
+        self._add(panel, values, need_age_sex)
+        names = ["person", "year", "practice_id", "group", "iy",
+                 *dict.fromkeys(values), *(("sex", "age_band") if need_age_sex else ())]
+        return ClaimsPanel(frame=self.frame[names], n_persons=self.n_persons, strata=self.strata,
+                           practices=self.used.copy(), n_rows_outside=self.n_outside,
+                           population=self.population, years=self.years,
+                           notes=list(self.notes))
+
+
+def _select(panel: pd.DataFrame, practices: Any, prac: pd.DataFrame, population: str,
+            keep_years: tuple[int, ...], year: np.ndarray) -> _Selection:
+    """The rows of the population and years, with the base columns of
+    :class:`ClaimsPanel` (person, year, practice, group, insured years)."""
+    src, tab = "panel", "person_years"
     person_id = panel["person_id"]
     if person_id.isna().any():
         raise DataValidationError(source=src, table=tab, violations=[
@@ -441,6 +522,7 @@ def prepare_claims(
 
     idx = np.flatnonzero(mask)
     every = idx.size == len(panel)
+    del mask
 
     def column(name: str) -> pd.Series:
         """One column of the selected rows (the panel's own when every row is kept)."""
@@ -450,8 +532,7 @@ def prepare_claims(
     sel_year = year if every else year[idx]
     del year
     order = _person_year_order(person, sel_year)
-    # every column is checked in row order (violations name the first rows), then put
-    # in person-year order at once, so the selection is held once and never the panel
+    # the selection is held once and never the panel
     data: dict[str, Any] = {"person": person[order], "year": sel_year[order]}
     del person
     picked = slice(None) if every else idx  # a slice: no copy when every row is kept
@@ -464,28 +545,19 @@ def prepare_claims(
         _as_number(column("insured_days"), "insured_days", src, tab, minimum=1,
                    positions=None if every else idx)[order],
         data["year"])
-    for col in values:
-        data[col] = _as_number(column(col), col, src, tab, minimum=0,
-                               positions=None if every else idx)[order]
-    if need_age_sex:
-        data["sex"] = _sexes(column("sex"))[order]
-        ages = [c for c in ("age_band", "birth_year") if c in panel.columns]
-        data["age_band"] = _age_bands(panel[ages] if every else panel[ages].iloc[idx],
-                                      sel_year, src, tab)[order]
-    del sel_year, order
-    frame = pd.DataFrame(data, copy=False)
-    del data
+    del sel_year
     # rows are sorted by person and year: a repeated key is equal to the row before it
-    person_s, year_s = frame["person"].to_numpy(), frame["year"].to_numpy()
-    dup = np.zeros(len(frame), dtype=bool)
+    person_s, year_s = data["person"], data["year"]
+    dup = np.zeros(len(person_s), dtype=bool)
     dup[1:] = (person_s[1:] == person_s[:-1]) & (year_s[1:] == year_s[:-1])
     if dup.any():
         raise DataValidationError(source=src, table=tab, violations=[
             Violation(column="person_id", rule="person_id + year must be unique",
                       n_rows=int(dup.sum()))])
+    del dup
 
-    strata = _person_strata(frame["person"].to_numpy(), is_kbz_row, n_persons)
-    used = prac[prac["practice_id"].isin(pd.unique(frame["practice_id"]))].reset_index(
+    strata = _person_strata(person_s, is_kbz_row, n_persons)
+    used = prac[prac["practice_id"].isin(pd.unique(data["practice_id"]))].reset_index(
         drop=True)
     notes = []
     if n_outside:
@@ -493,9 +565,46 @@ def prepare_claims(
             f"{n_outside} person-year(s) of the selection are at practices that are not in "
             "`practices`; they are left out."
         )
-    return ClaimsPanel(frame=frame, n_persons=n_persons, strata=strata, practices=used,
-                       n_rows_outside=n_outside, population=population, years=keep_years,
-                       notes=notes)
+    return _Selection(practices=practices, key=(), idx=None if every else idx, order=order,
+                      frame=pd.DataFrame(data, copy=False), n_persons=n_persons,
+                      strata=strata, used=used, n_outside=n_outside, population=population,
+                      years=keep_years, notes=notes)
+
+
+@dataclass
+class _Shared:
+    """What :func:`shared_preparation` keeps: the last panel's years and selection."""
+
+    panel: Any = None
+    available: np.ndarray | None = None
+    selection: _Selection | None = None
+
+
+_SHARED: list[_Shared] = []
+
+
+@contextmanager
+def shared_preparation() -> Iterator[None]:
+    """Within this block, :func:`prepare_claims` makes each selection of a panel once.
+
+    An analysis that selects the same rows of the same panel and practices table (the
+    same objects, the same population and years) as the one before reuses that
+    selection's checked columns and adds only those it lacks; a different selection
+    replaces it, so at most one is held. The panel and the practices table must not be
+    changed inside the block. The report runs its claims analyses in one such block,
+    those with the same selection one after another.
+
+    Examples
+    --------
+    >>> with shared_preparation():  # doctest: +SKIP
+    ...     a = kbz.savings(panel, practices, population="all")
+    ...     b = kbz.risk_adjustment(panel, practices)
+    """
+    _SHARED.append(_Shared())
+    try:
+        yield
+    finally:
+        _SHARED.pop()
 
 
 def _person_year_order(person: np.ndarray, year: np.ndarray) -> slice | np.ndarray:
@@ -978,7 +1087,7 @@ __all__ = [
     "few_practices_message", "normalise_practices", "person_cell_matrix",
     "person_cell_sparse", "plain_ascii_texts", "row_codes",
     "poisson_cell_glm", "poisson_newton", "practice_assignments", "practice_year_sums",
-    "prepare_claims", "randomisation_p_value", "sparse_cells_message",
+    "prepare_claims", "randomisation_p_value", "shared_preparation", "sparse_cells_message",
     "stratified_bootstrap_sums",
 ]
 

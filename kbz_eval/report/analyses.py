@@ -44,6 +44,11 @@ class Analysis:
     optional
         Input tables it also reads when they are given (e.g. ``practices`` for the
         KBZ/control groups of the workforce survey); a worker process gets them too.
+    selection
+        The person-years of the panel it usually selects (``"minima"``, ``"all"``): the
+        report runs analyses with the same selection one after another, so that
+        :func:`kbz_eval.estimators.claims_common.prepare_claims` makes it once (see
+        :func:`run_order`). Only the order of work depends on it, never a result.
     """
 
     key: str
@@ -53,6 +58,7 @@ class Analysis:
     run: Callable[[Tables, ReportConfig], Result]
     primary: tuple[str, ...] | Callable[[Result], tuple[str, ...]] = ()
     optional: tuple[str, ...] = ()
+    selection: str = ""
 
     @property
     def reads(self) -> tuple[str, ...]:
@@ -363,13 +369,16 @@ ANALYSES: tuple[Analysis, ...] = (
              ("difference_in_change:good_self_rated_health",)),
     Analysis("savings_minima", 3, _t("Savings on outpatient DBCs, minima insured",
                                       "Besparing op poliklinische DBC's, minima-verzekerden"),
-             ("person_years", "practices"), _savings("minima"), ("saving_per_person",)),
+             ("person_years", "practices"), _savings("minima"), ("saving_per_person",),
+             selection="minima"),
     Analysis("savings_all", 3, _t("Savings on outpatient DBCs, all insured",
                                    "Besparing op poliklinische DBC's, alle verzekerden"),
-             ("person_years", "practices"), _savings("all"), ("saving_per_person",)),
+             ("person_years", "practices"), _savings("all"), ("saving_per_person",),
+             selection="all"),
     Analysis("dbc_index", 3, _t("Outpatient DBCs: index, KBZ against controls (minima)",
                                  "Poliklinische DBC's: index, KBZ tegenover controles (minima)"),
-             ("person_years", "practices"), _dbc_index, ("did_rate_ratio",)),
+             ("person_years", "practices"), _dbc_index, ("did_rate_ratio",),
+             selection="minima"),
     Analysis("did_practices", 3, _t("Difference in differences at practice level "
                                      "(outpatient DBC cost, first KBZ cohort)",
                                      "Verschil in verschillen per praktijk (poliklinische "
@@ -396,7 +405,7 @@ ANALYSES: tuple[Analysis, ...] = (
     Analysis("risk_adjustment", 3, _t("Observed against expected cost (age and sex)",
                                        "Werkelijke tegenover verwachte kosten (leeftijd en "
                                        "geslacht)"),
-             ("person_years", "practices"), _risk, _risk_primary),
+             ("person_years", "practices"), _risk, _risk_primary, selection="all"),
     Analysis("practice_funnel", 3, _t("Practices compared: funnel plot of observed "
                                        "against expected outpatient DBCs (age and sex)",
                                        "Praktijken vergeleken: trechterdiagram van "
@@ -407,7 +416,7 @@ ANALYSES: tuple[Analysis, ...] = (
                                         "shrunken estimates (outpatient DBC cost)",
                                         "Praktijken vergeleken: rangorde met intervallen en "
                                         "gekrompen schattingen (poliklinische kosten)"),
-             ("person_years", "practices"), _ranking),
+             ("person_years", "practices"), _ranking, selection="all"),
     Analysis("indicator_spread", 3, _t("Prescribing efficiency (IVM) across KBZ practices",
                                         "Doelmatig voorschrijven (IVM) tussen KBZ-praktijken"),
              ("practice_indicators", "practices"), _ivm),
@@ -419,6 +428,18 @@ ANALYSES: tuple[Analysis, ...] = (
              ("workforce",), _workforce, ("job_satisfaction:difference_wave_3:kbz-control",),
              optional=("practices",)),
 )
+
+
+def run_order(specs: list[Analysis]) -> list[Analysis]:
+    """``specs`` in report order, except that an analysis with a :attr:`Analysis.selection`
+    runs right after the first one with the same selection."""
+    first: dict[str, int] = {}
+    for i, spec in enumerate(specs):
+        if spec.selection:
+            first.setdefault(spec.selection, i)
+    return sorted(specs, key=lambda spec: (first.get(spec.selection, specs.index(spec)),
+                                           specs.index(spec)))
+
 
 #: Name of each aim, by language.
 AIMS = {

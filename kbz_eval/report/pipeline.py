@@ -30,7 +30,7 @@ import pandas as pd
 from kbz_eval import disclosure
 from kbz_eval.errors import DataValidationError, IdentifierError, SpecificationError
 from kbz_eval.report import html as html_report
-from kbz_eval.report.analyses import AIMS, ANALYSES, Analysis
+from kbz_eval.report.analyses import AIMS, ANALYSES, Analysis, run_order
 from kbz_eval.report.cells import declarations
 from kbz_eval.report.config import ENGINE_TABLES, ReportConfig, load_config
 from kbz_eval.report.engine_inputs import EngineInputs, uses_engine
@@ -527,8 +527,11 @@ def _build_report(cfg: ReportConfig, work: Path, progress: Progress,
         pool, [spec for spec in ready if spec.key not in early], tables, cfg, work)}
     ran: dict[str, tuple[Result, html_report.Section, dict[str, pd.DataFrame]]] = {}
     large = len(tables.get("person_years", ())) >= LARGE_PANEL
-    with heap_reuse() if large else contextlib.nullcontext():
-        for spec in ready:
+    from kbz_eval.estimators.claims_common import shared_preparation
+
+    # the claims analyses with the same selection run one after another and share it
+    with heap_reuse() if large else contextlib.nullcontext(), shared_preparation():
+        for spec in run_order(ready):
             if spec.key not in elsewhere:
                 progress.step(spec.key)
                 ran[spec.key] = _run_analysis(spec, tables, cfg, work, saver)
