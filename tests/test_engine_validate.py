@@ -435,6 +435,37 @@ def test_declarations_follow_the_mapping(con, sample, tmp_path):
     assert checked.rows_kept == 500
 
 
+def test_parquet_sample_is_runs_spread_over_every_file(con, sample, tmp_path):
+    """A Parquet input longer than the sample gives runs of consecutive rows at evenly
+    spaced places of the files taken one after another, so an identifier column is
+    refused wherever its values stand."""
+    from kbz_eval.engine.validate import SAMPLE_ROWS, SAMPLE_RUNS
+
+    sizes = (7_000, 23_000, 10_000)  # 40,000 rows: runs of 500 every 2,000 rows
+    at = np.cumsum((0, *sizes))
+    for i in range(len(sizes)):
+        pd.DataFrame({"position": np.arange(at[i], at[i + 1])}).to_parquet(
+            tmp_path / f"part-{i}.parquet", row_group_size=1_000)
+    files = [str(tmp_path / f"part-{i}.parquet") for i in range(len(sizes))]
+    opened = engine_validate._open(con, files, "parquet", str(tmp_path))
+    n, got = engine_validate._count_and_sample(con, opened, str(tmp_path), files)
+    assert n == 40_000
+    length, gap = SAMPLE_ROWS // SAMPLE_RUNS, 40_000 // SAMPLE_RUNS
+    want = np.concatenate([np.arange(j * gap, j * gap + length) for j in range(SAMPLE_RUNS)])
+    np.testing.assert_array_equal(got.column("position").to_numpy(), want)
+
+    # identifier values only in the rows of the last file are still found
+    claims = pd.read_parquet(sample / "claim_lines.parquet").head(24_000)
+    claims["kenmerk"] = None
+    claims.iloc[:12_000].to_parquet(tmp_path / "ids-0.parquet")
+    last = claims.iloc[12_000:].copy()
+    last["kenmerk"] = bsn_numbers(12_000)
+    last.to_parquet(tmp_path / "ids-1.parquet")
+    with pytest.raises(IdentifierError, match="kenmerk"):
+        check_source(con, [tmp_path / "ids-0.parquet", tmp_path / "ids-1.parquet"],
+                     "claim_lines")
+
+
 # ---------------------------------------------------------------------------
 # files, rows and the layout of text files
 

@@ -100,6 +100,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from kbz_eval import formats
 from kbz_eval.engine.sources import resolve_files
@@ -294,7 +295,7 @@ def check_source(
     source = str(path) if isinstance(path, (str, Path)) else ", ".join(map(str, path))
     export = load_mapping(mapping)
     opened = _open(con, files, fmt, source)
-    rows_read, sample = _count_and_sample(con, opened, source)
+    rows_read, sample = _count_and_sample(con, opened, source, files)
     mapped, notation, forms, clean = _guard_and_map(con, opened, sample, export, contract,
                                                     source)
     deferred = _deferred_rule(mapped, contract) if defer_to_build else None
@@ -660,8 +661,14 @@ def _reading(con: Any, source: str) -> Iterator[None]:
         ) from exc
 
 
-def _count_and_sample(con: Any, opened: _Opened, source: str) -> tuple[int, pa.Table]:
-    """Rows in the input, and at most SAMPLE_ROWS of them spread evenly over it."""
+def _count_and_sample(con: Any, opened: _Opened, source: str,
+                      files: Sequence[str] = ()) -> tuple[int, pa.Table]:
+    """Rows in the input, and at most SAMPLE_ROWS of them spread evenly over it.
+
+    Parquet files on DuckDB give :data:`SAMPLE_RUNS` runs of consecutive rows at evenly
+    spaced places (their row groups are found by the row numbers, so the rest is not
+    read); text files give every ``n / SAMPLE_ROWS``-th row.
+    """
     try:
         with _reading(con, source):
             n = int(con.execute(opened.table.count()))
@@ -670,15 +677,38 @@ def _count_and_sample(con: Any, opened: _Opened, source: str) -> tuple[int, pa.T
             raise
         opened.base = opened.reopen()  # quoted line breaks need the serial reader
         opened.reopen = None
-        return _count_and_sample(con, opened, source)
+        return _count_and_sample(con, opened, source, files)
     if n == 0:
         raise SpecificationError(f"{source}: the input has no data rows.")
-    step = max(1, math.ceil(n / SAMPLE_ROWS))
     base = opened.base
-    spread = opened.finish(base if step == 1 else base.filter(base[_ROW] % step == 0))
+    if opened.fmt == "parquet" and con.name == "duckdb" and n > SAMPLE_ROWS:
+        chosen = _sample_runs(base, [pq.read_metadata(f).num_rows for f in files])
+    else:
+        step = max(1, math.ceil(n / SAMPLE_ROWS))
+        chosen = base if step == 1 else base.filter(base[_ROW] % step == 0)
+    spread = opened.finish(chosen).order_by([_FILE, _ROW])
     with _reading(con, source):
         sample = con.to_pyarrow(spread.limit(SAMPLE_ROWS))
     return n, sample.drop_columns([_FILE, _ROW])
+
+
+#: Runs of consecutive rows in the sample of a Parquet input.
+SAMPLE_RUNS = 20
+
+
+def _sample_runs(base: ir.Table, rows_per_file: list[int]) -> ir.Table:
+    """The rows of :data:`SAMPLE_RUNS` runs of ``SAMPLE_ROWS / SAMPLE_RUNS`` rows that
+    start at evenly spaced places of the input (the files one after another)."""
+    n = sum(rows_per_file)
+    length = math.ceil(SAMPLE_ROWS / SAMPLE_RUNS)
+    starts = np.cumsum([0, *rows_per_file])
+    runs = []
+    for j in range(SAMPLE_RUNS):
+        at = j * n // SAMPLE_RUNS  # place in the input
+        i = int(np.searchsorted(starts, at, side="right") - 1)
+        first = int(at - starts[i]) + 2  # row numbers count the header line as 1
+        runs.append((base[_FILE] == i) & base[_ROW].between(first, first + length - 1))
+    return base.filter(ibis.or_(*runs))
 
 
 def _notation(sample: pa.Table, opened: _Opened, source: str) -> tuple[str, str | None]:
