@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from kbz_eval.stats.codes import unique_codes
+
 #: Largest number of matrix elements a bootstrap block may hold (memory bound).
 _BLOCK_ELEMENTS = 4_000_000
 #: Above this many resampled units, :class:`SumsBootstrap` uses the stratified
@@ -65,7 +67,7 @@ def stratified_bootstrap_sums(matrix: np.ndarray, strata: np.ndarray, *, n_boot:
     sparse = _is_sparse(matrix)
     matrix = matrix.tocsr().astype(float) if sparse else np.asarray(matrix, dtype=float)
     out = np.zeros((n_boot, matrix.shape[1]))
-    for s in np.unique(strata):
+    for s in unique_codes(strata):
         members = np.flatnonzero(strata == s)
         n_s = members.size
         sub = matrix[members]
@@ -280,8 +282,7 @@ def _leave_one_out_moments(statistic: Any, total: np.ndarray, matrix: Any,
     from the full-sample estimate, which keeps the sums of squares accurate.
     """
     sparse = _is_sparse(matrix)
-    codes, inverse = np.unique(np.asarray(strata), return_inverse=True)
-    inverse = inverse.ravel()
+    codes, inverse = unique_codes(np.asarray(strata), return_inverse=True)
     out: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     step = _jackknife_rows(matrix.shape[1])
     for start in range(0, matrix.shape[0], step):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse, stats
 
+from kbz_eval.stats.codes import count_distinct
 from kbz_eval.stats.sandwich import cr1_factor
 
 
@@ -139,7 +140,7 @@ def poisson_cell_glm(y: np.ndarray, exposure: np.ndarray, row_cell: np.ndarray,
     meat = scores.T @ scores
     inv = np.linalg.inv(bread)
     n_obs = len(y)
-    g = int(np.unique(person).size)
+    g = count_distinct(person)
     vcov = cr1_factor(g, n_obs, k) * inv @ meat @ inv
     return PoissonFit(coef=coef, vcov=vcov, n_clusters=g, n_obs=n_obs, converged=ok)
 
