@@ -142,3 +142,19 @@ def test_run_order_puts_analyses_of_one_selection_together():
     assert rest == [s.key for s in ANALYSES if not s.selection]
     assert {"savings_all", "risk_adjustment", "practice_ranking"} <= {
         s.key for s in ANALYSES if s.selection == "all"}
+
+
+def test_keep_false_hands_the_selection_to_the_analysis_alone(sample):
+    panel, practices = sample["person_years"], sample["practices"]
+    with cc.shared_preparation() as sharing:
+        cc.prepare_claims(panel, practices, population="all", values=["poli_dbc_cost"])
+        held = sharing.selection
+        assert held is not None
+        sharing.keep = False
+        last = cc.prepare_claims(panel, practices, population="all",
+                                 values=["poli_dbc_cost"])
+        assert sharing.selection is None  # the last user holds it alone
+        np.testing.assert_array_equal(last.frame["iy"].to_numpy(),
+                                      held.frame["iy"].to_numpy())
+        cc.prepare_claims(panel, practices, population="minima", values=["poli_dbc_cost"])
+        assert sharing.selection is None  # not kept either when made anew

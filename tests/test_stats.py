@@ -333,12 +333,16 @@ def test_sums_bootstrap_switches_to_the_jackknife_for_many_units_and_agrees():
     assert "jackknife" in jack.describe("BCa") and "999 replicates" in boot.describe("BCa")
 
 
-def test_jackknife_moments_equal_the_jackknife_over_every_unit():
+@pytest.mark.parametrize("form", ["dense", "csr", "csr_with_repeats", "coo"])
+def test_jackknife_moments_equal_the_jackknife_over_every_unit(form):
     """In jackknife mode only per-stratum moments of the leave-one-out values are kept
     (memory independent of the number of units); the standard error, interval and p
     equal :func:`jackknife_inference` over the full array of leave-one-out values to
-    1e-10 (relative), also with a term that is not finite for some units and across
-    several blocks of rows."""
+    1e-10 (relative), also with a term that is not finite for some units, across
+    several blocks of rows, and for the sums as a sparse matrix (a unit's sums taken
+    off the total in place), also one that holds a unit's sum as several entries."""
+    from scipy import sparse
+
     from kbz_eval.stats import bootstrap as bs
 
     rng = np.random.default_rng(3)
@@ -357,10 +361,22 @@ def test_jackknife_moments_equal_the_jackknife_over_every_unit():
                                          np.where(s[:, 2] <= t2 - 4, np.nan,
                                                   s[:, 0] / s[:, 1])])}
 
+    given = matrix
+    if form == "csr":
+        given = sparse.csr_matrix(matrix)
+    elif form == "coo":
+        given = sparse.coo_matrix(matrix)
+    elif form == "csr_with_repeats":  # each sum as two entries of half of it
+        csr = sparse.csr_matrix(matrix)
+        data = np.repeat(csr.data / 2, 2)
+        given = sparse.csr_matrix((data, np.repeat(csr.indices, 2), 2 * csr.indptr),
+                                  shape=matrix.shape)
+        assert not given.has_canonical_format
+        before = given.data.copy()
     old_block = bs._JACKKNIFE_BLOCK
     bs._JACKKNIFE_BLOCK = 700  # several blocks
     try:
-        boot = bs.SumsBootstrap(statistic, matrix, strata, n_boot=9, seed=1, interval="bca",
+        boot = bs.SumsBootstrap(statistic, given, strata, n_boot=9, seed=1, interval="bca",
                                 jackknife_above=100)
     finally:
         bs._JACKKNIFE_BLOCK = old_block
@@ -376,3 +392,5 @@ def test_jackknife_moments_equal_the_jackknife_over_every_unit():
         want = bs.jackknife_inference(got["estimate"], values, strata, alpha=0.05)
         for key in ("std_error", "ci_lower", "ci_upper", "p_value"):
             assert got[key] == pytest.approx(want[key], rel=1e-10), (term, key)
+    if form == "csr_with_repeats":  # the caller's matrix is left as it was
+        np.testing.assert_array_equal(given.data, before)

@@ -438,9 +438,10 @@ def prepare_claims(
         sel = _select(panel, practices, prac, population, keep_years,
                       _whole_years(panel) if year is None else year)
         sel.key = key
-        if shared is not None:
-            shared.selection = sel
-    return sel.claims_panel(panel, values, need_age_sex)
+    out = sel.claims_panel(panel, values, need_age_sex)
+    if shared is not None:  # kept for the next analysis, or left to this one alone
+        shared.selection = sel if shared.keep else None
+    return out
 
 
 @dataclass
@@ -572,19 +573,29 @@ def _select(panel: pd.DataFrame, practices: Any, prac: pd.DataFrame, population:
 
 
 @dataclass
-class _Shared:
-    """What :func:`shared_preparation` keeps: the last panel's years and selection."""
+class SharedPreparation:
+    """What :func:`shared_preparation` keeps: the last panel's years and selection.
 
+    Attributes
+    ----------
+    keep
+        Whether the selection the next analysis makes or reuses is kept for the one
+        after it (default ``True``). Set it to ``False`` before the last analysis of a
+        selection (or one whose selection no other analysis shares), so that analysis
+        holds the selection alone and can let it go as it goes on.
+    """
+
+    keep: bool = True
     panel: Any = None
     available: np.ndarray | None = None
     selection: _Selection | None = None
 
 
-_SHARED: list[_Shared] = []
+_SHARED: list[SharedPreparation] = []
 
 
 @contextmanager
-def shared_preparation() -> Iterator[None]:
+def shared_preparation() -> Iterator[SharedPreparation]:
     """Within this block, :func:`prepare_claims` makes each selection of a panel once.
 
     An analysis that selects the same rows of the same panel and practices table (the
@@ -592,17 +603,21 @@ def shared_preparation() -> Iterator[None]:
     selection's checked columns and adds only those it lacks; a different selection
     replaces it, so at most one is held. The panel and the practices table must not be
     changed inside the block. The report runs its claims analyses in one such block,
-    those with the same selection one after another.
+    those with the same selection one after another, and sets
+    :attr:`SharedPreparation.keep` so a selection is held only while another analysis
+    will use it.
 
     Examples
     --------
-    >>> with shared_preparation():  # doctest: +SKIP
+    >>> with shared_preparation() as sharing:  # doctest: +SKIP
     ...     a = kbz.savings(panel, practices, population="all")
+    ...     sharing.keep = False  # the last analysis of this selection
     ...     b = kbz.risk_adjustment(panel, practices)
     """
-    _SHARED.append(_Shared())
+    sharing = SharedPreparation()
+    _SHARED.append(sharing)
     try:
-        yield
+        yield sharing
     finally:
         _SHARED.pop()
 
@@ -1087,7 +1102,8 @@ __all__ = [
     "few_practices_message", "normalise_practices", "person_cell_matrix",
     "person_cell_sparse", "plain_ascii_texts", "row_codes",
     "poisson_cell_glm", "poisson_newton", "practice_assignments", "practice_year_sums",
-    "prepare_claims", "randomisation_p_value", "shared_preparation", "sparse_cells_message",
+    "prepare_claims", "randomisation_p_value", "SharedPreparation", "shared_preparation",
+    "sparse_cells_message",
     "stratified_bootstrap_sums",
 ]
 

@@ -530,13 +530,16 @@ def _build_report(cfg: ReportConfig, work: Path, progress: Progress,
     from kbz_eval.estimators.claims_common import shared_preparation
 
     # the claims analyses with the same selection run one after another and share it
-    with heap_reuse() if large else contextlib.nullcontext(), shared_preparation():
-        for spec in run_order(ready):
-            if spec.key not in elsewhere:
-                progress.step(spec.key)
-                ran[spec.key] = _run_analysis(spec, tables, cfg, work, saver)
-                if large:  # the next analysis starts from the panel, not the last peak
-                    release_memory()
+    here = [spec for spec in run_order(ready) if spec.key not in elsewhere]
+    with heap_reuse() if large else contextlib.nullcontext(), shared_preparation() as sharing:
+        for i, spec in enumerate(here):
+            # a selection is kept only for the next analysis that shares it
+            after = here[i + 1].selection if i + 1 < len(here) else ""
+            sharing.keep = bool(spec.selection) and after == spec.selection
+            progress.step(spec.key)
+            ran[spec.key] = _run_analysis(spec, tables, cfg, work, saver)
+            if large:  # the next analysis starts from the panel, not the last peak
+                release_memory()
     for spec in ready:
         if spec.key in elsewhere:
             progress.step(spec.key)

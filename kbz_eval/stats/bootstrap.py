@@ -10,6 +10,7 @@ refitted.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -281,33 +282,64 @@ def _leave_one_out_moments(statistic: Any, total: np.ndarray, matrix: Any,
     persons × dozens of terms would otherwise be gigabytes); the deviations are taken
     from the full-sample estimate, which keeps the sums of squares accurate.
     """
-    sparse = _is_sparse(matrix)
     codes, inverse = unique_codes(np.asarray(strata), return_inverse=True)
     out: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    step = _jackknife_rows(matrix.shape[1])
-    for start in range(0, matrix.shape[0], step):
-        block = matrix[start:start + step]
-        values = statistic(total - (block.toarray() if sparse else block))
-        rows = inverse[start:start + block.shape[0]]
+    for start, sums in _leave_one_out_blocks(total, matrix):
+        rows = inverse[start:start + sums.shape[0]]
+        values = statistic(sums)
         onehot = np.zeros((len(codes), len(rows)))
         onehot[rows, np.arange(len(rows))] = 1.0
+        per_stratum = onehot.sum(axis=1)  # units of each stratum in the block
         for key, v in values.items():
-            v = np.asarray(v, dtype=float)
-            d = v - np.asarray(estimate[key], dtype=float)[:1]
+            d = np.asarray(v, dtype=float).reshape(len(rows), -1)
+            d = d - np.asarray(estimate[key], dtype=float).reshape(1, -1)[:1]
             ok = np.isfinite(d)
-            d = np.where(ok, d, 0.0)
-            flat = (lambda a: a.reshape(a.shape[0], -1))  # noqa: E731
-            n = onehot @ flat(ok.astype(float))
-            s1 = onehot @ flat(d)
-            s2 = onehot @ flat(d * d)
-            shape = (len(codes), *v.shape[1:])
+            if ok.all():  # as usual: every unit counts in every element
+                n = np.repeat(per_stratum[:, None], d.shape[1], axis=1)
+            else:
+                np.copyto(d, 0.0, where=~ok)
+                n = onehot @ ok.astype(float)
+            del ok
+            s1 = onehot @ d
+            d *= d
+            s2 = onehot @ d
+            del d
+            shape = (len(codes), *np.shape(v)[1:])
+            n, s1, s2 = n.reshape(shape), s1.reshape(shape), s2.reshape(shape)
             if key in out:
                 n0, a0, b0 = out[key]
-                out[key] = (n0 + n.reshape(shape), a0 + s1.reshape(shape),
-                            b0 + s2.reshape(shape))
+                out[key] = (n0 + n, a0 + s1, b0 + s2)
             else:
-                out[key] = (n.reshape(shape), s1.reshape(shape), s2.reshape(shape))
+                out[key] = (n, s1, s2)
     return out
+
+
+def _leave_one_out_blocks(total: np.ndarray, matrix: Any) -> Iterator[tuple[int, np.ndarray]]:
+    """``(first row, total − rows' sums)`` for blocks of rows of ``matrix``.
+
+    A sparse matrix's block is written as the total with each unit's few non-zero sums
+    taken off in place, without a dense copy of the block or a second pass over it.
+    """
+    step = _jackknife_rows(matrix.shape[1])
+    n_rows = matrix.shape[0]
+    if not _is_sparse(matrix):
+        for start in range(0, n_rows, step):
+            yield start, total - np.asarray(matrix[start:start + step], dtype=float)
+        return
+    csr = matrix.tocsr()
+    if not csr.has_canonical_format:  # one entry per unit and column (on a copy)
+        csr = csr.copy()
+        csr.sum_duplicates()
+    indptr, indices, data = csr.indptr, csr.indices, csr.data
+    buffer = np.empty((min(step, n_rows), matrix.shape[1]))
+    for start in range(0, n_rows, step):
+        stop = min(start + step, n_rows)
+        sums = buffer[:stop - start]
+        sums[...] = total
+        lo, hi = indptr[start], indptr[stop]
+        row = np.repeat(np.arange(stop - start), np.diff(indptr[start:stop + 1]))
+        sums[row, indices[lo:hi]] -= data[lo:hi]
+        yield start, sums
 
 
 def _jackknife_from_moments(estimate: float, n: np.ndarray, s1: np.ndarray,
