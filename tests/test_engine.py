@@ -384,6 +384,32 @@ def test_report_attached_to_pandas_output_and_caller_frames_unchanged(con):
     pd.testing.assert_frame_equal(periods, before[1])
 
 
+def test_columns_option_gives_those_columns_of_the_full_panel(small_case, tmp_path, con):
+    claims, periods = small_case
+    full, full_report = run(claims, periods, con)
+    wanted = ["year", "person_id", "ggz_cost", "poli_dbc_count", "minima"]
+    some, report = run(claims, periods, con, columns=wanted)
+    pd.testing.assert_frame_equal(some, full[wanted])
+    assert report == full_report
+    path = build_panel(claims, periods, con=con, columns=wanted,
+                       output=tmp_path / "some.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(path), full[wanted])
+
+
+@pytest.mark.parametrize("columns, message", [
+    (["person_id", "ggz_kosten"], r"names \['ggz_kosten'\], which is not a panel column; "
+                                  r"the panel's columns are \['person_id', 'year'"),
+    ("person_id", "must be None or a list of distinct panel column names"),
+    (["year", "year"], "must be None or a list of distinct"),
+    ([], "must be None or a list of distinct"),
+])
+def test_columns_option_refuses_unknown_or_malformed_names(small_case, con, columns,
+                                                           message):
+    claims, periods = small_case
+    with pytest.raises(SpecificationError, match=message):
+        build_panel(claims, periods, con=con, columns=columns)
+
+
 def test_age_band_instead_of_birth_year(con):
     periods = insured(("A", 2015, 365)).drop(columns="birth_year").assign(age_band="50-54")
     panel = build_panel(lines(("A", "c1", "2015-01-01", None, "gp", None, 1.0)), periods,

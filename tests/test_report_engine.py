@@ -206,3 +206,18 @@ def test_the_same_report_runs_on_spark(sample, tmp_path, single_file_report):
     assert _tables(out) == _tables(single_file_report)
     quality = pd.read_csv(out / "data_quality.csv")
     assert (quality["table"] == "claim_lines").any()
+
+
+def test_report_builds_only_the_panel_columns_it_reads():
+    """The report asks the build for the columns its analyses read: the claims columns
+    always, the insured-period columns the input has (age band or birth year)."""
+    from kbz_eval.report.engine_inputs import REPORT_PANEL_COLUMNS, report_columns
+
+    with_birth = ["person_id", "year", "practice_id", "insured_days", "sex", "birth_year",
+                  "minima"]
+    got = report_columns(with_birth)
+    assert got == [c for c in REPORT_PANEL_COLUMNS if c != "age_band"]
+    with_band = [c for c in with_birth if c != "birth_year"] + ["age_band", "region"]
+    got = report_columns(with_band)
+    assert "age_band" in got and "birth_year" not in got and "region" not in got
+    assert {"poli_dbc_cost", "ggz_cost", "ggz_count", "total_cost"} <= set(got)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -137,10 +138,10 @@ class EngineInputs:
     def _build(self, out: Path) -> Any:
         from kbz_eval.engine import build_panel
 
-        return build_panel(self.checked["claim_lines"].relation,
-                           self.checked["insured_periods"].relation,
+        insured = self.checked["insured_periods"].relation
+        return build_panel(self.checked["claim_lines"].relation, insured,
                            backend=self.cfg.engine.backend, con=self.con, output=out,
-                           return_report=True)
+                           return_report=True, columns=report_columns(insured.columns))
 
     def _build_checked(self, out: Path) -> Any:
         """Build the panel; a table whose deferred rule the build finds broken is
@@ -187,6 +188,19 @@ class EngineInputs:
 REPORT_PANEL_COLUMNS = ("person_id", "year", "practice_id", "insured_days", "sex",
                         "birth_year", "age_band", "minima", "poli_dbc_count",
                         "poli_dbc_cost", "ggz_count", "ggz_cost", "total_cost")
+
+
+def report_columns(insured_columns: Sequence[str]) -> list[str]:
+    """The :data:`REPORT_PANEL_COLUMNS` a panel built from insured periods with
+    ``insured_columns`` has: the claims columns always, the others when given."""
+    from kbz_eval import tables
+
+    claims = {f"{tables.CARE_TYPE_PREFIX[c]}_{what}" for c in tables.CARE_TYPES
+              for what in ("count", "cost")} | {"total_cost"}
+    given = set(insured_columns)
+    return [c for c in REPORT_PANEL_COLUMNS if c in claims or c in given]
+
+
 #: Columns with a few distinct values, read as categoricals.
 _CATEGORICAL = ("practice_id", "sex", "age_band")
 #: Whole-number columns whose values fit 32 bits (years, days, counts per person-year).
