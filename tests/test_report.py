@@ -116,6 +116,23 @@ def test_same_inputs_give_byte_identical_files(report, sample, tmp_path):
     assert manifests[0] == manifests[1]
 
 
+def test_heavy_claims_start_the_workers_after_the_build_with_the_same_files(
+        report, sample, tmp_path, monkeypatch):
+    """Claim-line files of ``HEAVY_CLAIMS_BYTES`` or more hold the workers' jobs (survey
+    analyses, open data) until the panel is built; the files are the same."""
+    from kbz_eval.report import pipeline
+    from kbz_eval.report.config import load_config
+
+    config = _config(tmp_path, sample)
+    assert not pipeline.heavy_claims(load_config(config))  # the sample is light
+    monkeypatch.setattr(pipeline, "HEAVY_CLAIMS_BYTES", 1)
+    assert pipeline.heavy_claims(load_config(config))
+    heavy = run_report(config, tmp_path / "heavy", progress=False)
+    first, second = _hashes(report), _hashes(heavy)
+    assert first.pop("manifest.json") and second.pop("manifest.json")
+    assert first == second
+
+
 def _all_text(folder: Path) -> str:
     chunks = []
     for p in sorted(folder.rglob("*")):

@@ -475,6 +475,28 @@ def _build(cfg: ReportConfig, work: Path, progress: Progress,
     _build_report(cfg, work, progress, None, practice)
 
 
+#: Claim-line files of this many bytes or more (about 15 M lines of Parquet, 4 M of
+#: CSV) make checks and a build that keep both cores busy: the workers' jobs (the survey
+#: analyses, the open data) then start when the claims analyses do, which use one core,
+#: instead of slowing the build by competing for its cores.
+HEAVY_CLAIMS_BYTES = 256 * 2**20
+
+
+def heavy_claims(cfg: ReportConfig) -> bool:
+    """Whether the report builds its panel from claim-line files of at least
+    :data:`HEAVY_CLAIMS_BYTES` (an unreadable input counts as light: its check says
+    what is wrong)."""
+    if not uses_engine(cfg):
+        return False
+    from kbz_eval.engine.sources import resolve_files
+
+    try:
+        files, _ = resolve_files(cfg.inputs["claim_lines"])
+        return sum(Path(f).stat().st_size for f in files) >= HEAVY_CLAIMS_BYTES
+    except (OSError, SpecificationError, DataValidationError):
+        return False
+
+
 def _build_report(cfg: ReportConfig, work: Path, progress: Progress,
                   pool: ProcessPoolExecutor | None, practice: str | None = None) -> None:
     """:func:`_build`'s steps; figures are saved and the open data computed in ``pool``
@@ -482,11 +504,12 @@ def _build_report(cfg: ReportConfig, work: Path, progress: Progress,
     saver = FigureSaver(pool)
     folder = cfg.open_data_folder if practice is None else None
     open_job: Any = None
+    heavy = heavy_claims(cfg)
     if folder is not None:
         from kbz_eval.open_data.areas import available, open_data_section
 
         found = available(folder)
-        if all(found.values()) and pool is not None:
+        if all(found.values()) and pool is not None and not heavy:
             open_job = pool.submit(open_data_section, folder)
     known = {spec.key for spec in ANALYSES}
     for aim, value in sorted(cfg.primary.items()):
@@ -502,9 +525,11 @@ def _build_report(cfg: ReportConfig, work: Path, progress: Progress,
                 tables["practices"] = _apply_groups(tables["practices"], cfg)
             if practice is not None:  # before the panel is built: an unknown id is cheap
                 check_practice(practice, tables["practices"])
-            else:  # the workers run the survey analyses while the panel is built
+            elif not heavy:  # the workers run the survey analyses while the panel is built
                 early = _submit_analyses(pool, _ready(tables), tables, cfg, work)
             panel = engine.panel(progress)
+        if heavy and folder is not None and all(found.values()) and pool is not None:
+            open_job = pool.submit(open_data_section, folder)  # beside the claims analyses
             rows = engine.updated(rows)  # of the tables checked again after the build
         rows += panel_rows(panel.attrs.get("kbz_panel", {}))
         tables["person_years"] = panel
