@@ -466,6 +466,37 @@ def test_parquet_sample_is_runs_spread_over_every_file(con, sample, tmp_path):
                      "claim_lines")
 
 
+
+def test_statistics_settle_only_typed_columns_without_missing_values(con, sample, tmp_path):
+    """The not-empty rule of a column stored as whole numbers or dates is left out of the
+    scan only when every row group of every file counts no missing value; a file
+    without statistics or without the column keeps the rule, and a missing value in any
+    file is still reported with its row."""
+    claims = pd.read_parquet(sample / "claim_lines.parquet").head(3_000)
+    claims["claim_id"] = np.arange(3_000, dtype=np.int64)
+    first, second = claims.iloc[:1_500].copy(), claims.iloc[1_500:].copy()
+    first.to_parquet(tmp_path / "a.parquet", row_group_size=500)
+    second.to_parquet(tmp_path / "b.parquet", row_group_size=500)
+    files = [str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")]
+    mapped = engine_validate._parquet_table(con, files, str(tmp_path))
+    settled = engine_validate._parquet_no_nulls(files, mapped)
+    assert {"claim_id", "start_date"} <= settled
+    assert not {"person_id", "care_type", "cost"} & settled  # text and floats never
+    second.to_parquet(tmp_path / "b.parquet", write_statistics=False)
+    assert not engine_validate._parquet_no_nulls(files, mapped) & {"claim_id", "start_date"}
+    second.drop(columns="start_date").to_parquet(tmp_path / "b.parquet")
+    mapped = engine_validate._parquet_table(con, files, str(tmp_path))
+    assert "start_date" not in engine_validate._parquet_no_nulls(files, mapped)
+    broken = second.copy()
+    broken["claim_id"] = broken["claim_id"].astype("Int64")
+    broken.iloc[7, broken.columns.get_loc("claim_id")] = pd.NA
+    broken.to_parquet(tmp_path / "b.parquet", row_group_size=500)
+    assert "claim_id" not in engine_validate._parquet_no_nulls(
+        files, engine_validate._parquet_table(con, files, str(tmp_path)))
+    got = problems(lambda: check_source(con, tmp_path, "claim_lines"))
+    assert [g[:3] for g in got] == [("claim_id", "missing value", (9,))]
+
+
 # ---------------------------------------------------------------------------
 # files, rows and the layout of text files
 

@@ -96,6 +96,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
@@ -299,7 +300,10 @@ def check_source(
     mapped, notation, forms, clean = _guard_and_map(con, opened, sample, export, contract,
                                                     source)
     deferred = _deferred_rule(mapped, contract) if defer_to_build else None
-    plan = _plan(con, mapped, contract, refs, notation, forms, clean, skip=deferred)
+    no_nulls = _parquet_no_nulls(files, mapped) if (fmt == "parquet" and export is None) \
+        else frozenset()
+    plan = _plan(con, mapped, contract, refs, notation, forms, clean, skip=deferred,
+                 no_nulls=no_nulls)
     as_read = _as_read_candidates(mapped, plan, contract) if (
         fmt == "parquet" and export is None and con.name == "duckdb") else None
     with _reading(con, source):
@@ -325,6 +329,32 @@ def check_source(
 #: The rule of a table that :func:`kbz_eval.engine.build_panel` finds broken itself
 #: (``check_source(defer_to_build=True)``).
 BUILD_CHECKED = {"claim_lines": CREDIT_EXCEEDS_CLAIM, "insured_periods": DUPLICATE_KEY}
+
+
+def _parquet_no_nulls(files: list[str], mapped: ir.Table) -> frozenset[str]:
+    """Columns stored as whole numbers, dates, timestamps or flags in every file whose
+    statistics show no missing value in any row group (floats are left out: NaN, read
+    as missing, is not counted as null). A file without the column, or without the
+    statistics, leaves it out."""
+    typed = {c for c in mapped.columns if not c.startswith("__kbz_") and (
+        (t := mapped[c].type()).is_integer() or t.is_date() or t.is_timestamp()
+        or t.is_boolean())}
+    for f in files:
+        if not typed:
+            break
+        meta = pq.read_metadata(f)
+        where = {meta.schema.column(j).path: j for j in range(meta.num_columns)}
+        for name in list(typed):
+            j = where.get(name)
+            if j is None:
+                typed.discard(name)
+                continue
+            for g in range(meta.num_row_groups):
+                stats = meta.row_group(g).column(j).statistics
+                if stats is None or not stats.has_null_count or stats.null_count:
+                    typed.discard(name)
+                    break
+    return frozenset(typed)
 
 
 def _deferred_rule(mapped: ir.Table, contract: Table) -> str | None:
@@ -952,8 +982,11 @@ def _stage_parse(t: ir.Table, present: list[Column], notation: tuple[str, str | 
     return t.mutate(**cols) if cols else t
 
 
-def _stage_values(t: ir.Table, present: list[Column]) -> ir.Table:
-    """Typed values, and per column: given, unreadable, too large."""
+def _stage_values(t: ir.Table, present: list[Column], no_nulls: frozenset[str] = frozenset()
+                  ) -> ir.Table:
+    """Typed values, and per column: given, unreadable, too large. ``no_nulls``: columns
+    stored as numbers, dates or flags that the files' statistics show have no missing
+    value (given in every row without a test)."""
     cols: dict[str, ir.Value] = {_POS: t[_POS]}
     for col in present:
         name, src = col.name, t[_TEXT + col.name]
@@ -961,7 +994,8 @@ def _stage_values(t: ir.Table, present: list[Column]) -> ir.Table:
         # a value stored as a number, date or flag is given when its text is (the text
         # of a value is never empty): testing the stored value spares writing it as text
         stored = t[_SHOWN + name]
-        cols[_GIVEN + name] = (src if stored.type().is_string() else stored).notnull()
+        cols[_GIVEN + name] = ibis.literal(True) if name in no_nulls else (
+            src if stored.type().is_string() else stored).notnull()
         if col.dtype in ("str", "category"):
             cols[name] = src
             continue
@@ -969,6 +1003,8 @@ def _stage_values(t: ir.Table, present: list[Column]) -> ir.Table:
         if col.dtype in ("int", "float"):
             cols[name], bad, cols[_BIG + name] = _number_checks(
                 parsed, t[_WRITTEN + name], col, src.notnull())
+        elif src.type().is_date():  # stored as a date: read as it is, never unreadable
+            cols[name], bad = parsed, ibis.literal(False)
         else:
             cols[name], bad = parsed, src.notnull() & parsed.isnull()
         cols[_BAD + name] = bad
@@ -1021,16 +1057,19 @@ class _Plan:
 
 def _plan(con: Any, mapped: ir.Table, contract: Table, refs: dict[str, pd.DataFrame],
           notation: tuple[str, str | None], forms: dict[str, str], clean: set[str],
-          skip: str | None = None) -> _Plan:
+          skip: str | None = None, no_nulls: frozenset[str] = frozenset()) -> _Plan:
     present = [c for c in contract.columns if c.name in mapped.columns]
     staged = _stage_text(mapped, present, clean, duckdb=con.name == "duckdb")
-    staged = _stage_values(_stage_parse(staged, present, notation, forms), present)
+    staged = _stage_values(_stage_parse(staged, present, notation, forms), present,
+                           no_nulls)
     flags: dict[str, ir.Value] = {}
     rules: list[_Rule] = []
     for col in present:
         found = _column_rules(staged, col, notation[0])
         found += _foreign_key_rules(con, staged, contract, col, refs)
         for rule, flag, shown, detail, measure in found:
+            if _never(flag):  # cannot be broken: not worth a test of every row
+                continue
             name = f"__kbz_f{len(rules)}"
             flags[name] = ibis.coalesce(flag, False)
             rules.append(_Rule(col.name, rule, name, shown, detail, measure))
@@ -1040,6 +1079,23 @@ def _plan(con: Any, mapped: ir.Table, contract: Table, refs: dict[str, pd.DataFr
     if skip != CREDIT_EXCEEDS_CLAIM:
         checked = _with_netting_rule(checked, contract, rules)
     return _Plan(staged.select(*[c.name for c in present]), checked, rules, present)
+
+
+def _never(flag: ir.Value) -> bool:
+    """Whether a rule's flag is the constant false (a typed date is never unreadable;
+    a column without missing values is never empty)."""
+    op = _defined(flag.op())
+    if isinstance(op, ops.Not):  # "not given" of a column given in every row
+        inner = _defined(op.arg)
+        return isinstance(inner, ops.Literal) and inner.value is True
+    return isinstance(op, ops.Literal) and op.value is False
+
+
+def _defined(op: Any) -> Any:
+    """The expression a column of a projection is defined by (``op`` otherwise)."""
+    while isinstance(op, ops.Field) and isinstance(op.rel, ops.Project):
+        op = op.rel.values[op.name]
+    return op
 
 
 def _column_rules(t: ir.Table, col: Column, decimal: str) -> list[tuple]:
