@@ -245,7 +245,8 @@ def read_panel(path: Path | str, columns: tuple[str, ...] = REPORT_PANEL_COLUMNS
         col = source.to_table(columns=[name]).column(0)
         if order is not None:
             col = col.take(order)
-        runs = _sorted_text_categorical(col) if name == "person_id" else None
+        # the ids are sorted here (checked above, or put in order): no second check
+        runs = _sorted_text_categorical(col, checked=True) if name == "person_id" else None
         frame[name] = _compact(name, col).to_pandas() if runs is None else runs
         del col, runs
         # the Arrow memory pool would otherwise keep each column's Arrow copy
@@ -253,11 +254,12 @@ def read_panel(path: Path | str, columns: tuple[str, ...] = REPORT_PANEL_COLUMNS
     return frame
 
 
-def _sorted_text_categorical(col: Any) -> pd.Categorical | None:
+def _sorted_text_categorical(col: Any, *, checked: bool = False) -> pd.Categorical | None:
     """Text values in sorted order (equal values together, ascending) as a categorical
     whose categories are the distinct values in that order, found from the runs of equal
     neighbours instead of a hash of every value; ``None`` when ``col`` is not text, has
-    missing values or is not sorted (then :func:`_compact` encodes it).
+    missing values or is not sorted (then :func:`_compact` encodes it). ``checked``: the
+    caller knows the values are sorted, so they are not compared again.
 
     The codes and categories are those of ``dictionary_encode`` (categories in order of
     first appearance, which for sorted values is their order). At 18.8 M person-years
@@ -274,7 +276,7 @@ def _sorted_text_categorical(col: Any) -> pd.Categorical | None:
         return None
     col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     before, after = col.slice(0, n - 1), col.slice(1)
-    if not pc.all(pc.less_equal(before, after)).as_py():
+    if not checked and not pc.all(pc.less_equal(before, after)).as_py():
         return None
     new = np.empty(n, dtype=bool)
     new[0] = True
