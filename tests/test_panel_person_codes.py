@@ -169,7 +169,7 @@ def test_read_panel_of_a_sorted_file_equals_the_general_read(tmp_path, monkeypat
     path = tmp_path / "panel.parquet"
     s["person_years"].sort_values(["person_id", "year"]).to_parquet(path, index=False)
     fast = read_panel(path)
-    monkeypatch.setattr(engine_inputs, "_sorted_text_categorical", lambda col: None)
+    monkeypatch.setattr(engine_inputs, "_sorted_text_categorical", lambda col, **kw: None)
     general = read_panel(path)
     pd.testing.assert_frame_equal(fast, general, check_exact=True)
     assert fast["person_id"].cat.categories.equals(general["person_id"].cat.categories)
