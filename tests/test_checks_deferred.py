@@ -277,3 +277,18 @@ def test_dropped_rows_give_the_same_panel_and_quality_rows(sample, tmp_path, kin
     assert any(rule in r for r in reasons)
     if table == "claim_lines":
         assert runs[True][0].attrs["kbz_panel"]["over_credited_claims"] == 0
+
+
+@pytest.mark.parametrize("kind", sorted(BROKEN))
+def test_the_reports_quality_table_lists_the_rows_the_build_dropped(sample, tmp_path,  # noqa: F811
+                                                                    kind):
+    """Through the whole report (not only its engine steps): the data-quality table of a
+    run that drops what the build's rule finds names that rule for its table."""
+    breaks, table, rule, _ = BROKEN[kind]
+    config = _config(tmp_path, breaks(sample, tmp_path / "data"))
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "[report]\n", '[report]\non_error = "drop"\n', 1), encoding="utf-8")
+    out = run_report(config, tmp_path / "out", progress=False)
+    quality = pd.read_csv(Path(out) / "data_quality.csv", dtype=str)
+    reasons = quality.loc[quality["table"] == table, "reason"].dropna().tolist()
+    assert any(rule in r for r in reasons), reasons

@@ -528,9 +528,9 @@ def _build_report(cfg: ReportConfig, work: Path, progress: Progress,
             elif not heavy:  # the workers run the survey analyses while the panel is built
                 early = _submit_analyses(pool, _ready(tables), tables, cfg, work)
             panel = engine.panel(progress)
+            rows = engine.updated(rows)  # of the tables checked again after the build
         if heavy and folder is not None and all(found.values()) and pool is not None:
             open_job = pool.submit(open_data_section, folder)  # beside the claims analyses
-            rows = engine.updated(rows)  # of the tables checked again after the build
         rows += panel_rows(panel.attrs.get("kbz_panel", {}))
         tables["person_years"] = panel
     else:
