@@ -296,12 +296,13 @@ def check_source(
     source = str(path) if isinstance(path, (str, Path)) else ", ".join(map(str, path))
     export = load_mapping(mapping)
     opened = _open(con, files, fmt, source)
-    rows_read, sample = _count_and_sample(con, opened, source, files)
+    # each Parquet file's footer, read once: rows per file (the sample), null counts
+    footers = [pq.read_metadata(f) for f in files] if fmt == "parquet" else []
+    rows_read, sample = _count_and_sample(con, opened, source, footers)
     mapped, notation, forms, clean = _guard_and_map(con, opened, sample, export, contract,
                                                     source)
     deferred = _deferred_rule(mapped, contract) if defer_to_build else None
-    no_nulls = _parquet_no_nulls(files, mapped) if (fmt == "parquet" and export is None) \
-        else frozenset()
+    no_nulls = _parquet_no_nulls(footers, mapped) if export is None else frozenset()
     plan = _plan(con, mapped, contract, refs, notation, forms, clean, skip=deferred,
                  no_nulls=no_nulls)
     as_read = _as_read_candidates(mapped, plan, contract) if (
@@ -331,18 +332,20 @@ def check_source(
 BUILD_CHECKED = {"claim_lines": CREDIT_EXCEEDS_CLAIM, "insured_periods": DUPLICATE_KEY}
 
 
-def _parquet_no_nulls(files: list[str], mapped: ir.Table) -> frozenset[str]:
+def _parquet_no_nulls(footers: Sequence[pq.FileMetaData], mapped: ir.Table
+                      ) -> frozenset[str]:
     """Columns stored as whole numbers, dates, timestamps or flags in every file whose
     statistics show no missing value in any row group (floats are left out: NaN, read
     as missing, is not counted as null). A file without the column, or without the
-    statistics, leaves it out."""
+    statistics, leaves it out. ``footers``: the files' metadata (none: no column)."""
     typed = {c for c in mapped.columns if not c.startswith("__kbz_") and (
         (t := mapped[c].type()).is_integer() or t.is_date() or t.is_timestamp()
         or t.is_boolean())}
-    for f in files:
+    if not footers:
+        return frozenset()
+    for meta in footers:
         if not typed:
             break
-        meta = pq.read_metadata(f)
         where = {meta.schema.column(j).path: j for j in range(meta.num_columns)}
         for name in list(typed):
             j = where.get(name)
@@ -692,12 +695,13 @@ def _reading(con: Any, source: str) -> Iterator[None]:
 
 
 def _count_and_sample(con: Any, opened: _Opened, source: str,
-                      files: Sequence[str] = ()) -> tuple[int, pa.Table]:
+                      footers: Sequence[pq.FileMetaData] = ()) -> tuple[int, pa.Table]:
     """Rows in the input, and at most SAMPLE_ROWS of them spread evenly over it.
 
     Parquet files on DuckDB give :data:`SAMPLE_RUNS` runs of consecutive rows at evenly
     spaced places (their row groups are found by the row numbers, so the rest is not
-    read); text files give every ``n / SAMPLE_ROWS``-th row.
+    read; ``footers``: the files' metadata); text files give every ``n / SAMPLE_ROWS``-th
+    row.
     """
     try:
         with _reading(con, source):
@@ -707,12 +711,12 @@ def _count_and_sample(con: Any, opened: _Opened, source: str,
             raise
         opened.base = opened.reopen()  # quoted line breaks need the serial reader
         opened.reopen = None
-        return _count_and_sample(con, opened, source, files)
+        return _count_and_sample(con, opened, source, footers)
     if n == 0:
         raise SpecificationError(f"{source}: the input has no data rows.")
     base = opened.base
-    if opened.fmt == "parquet" and con.name == "duckdb" and n > SAMPLE_ROWS:
-        chosen = _sample_runs(base, [pq.read_metadata(f).num_rows for f in files])
+    if opened.fmt == "parquet" and con.name == "duckdb" and n > SAMPLE_ROWS and footers:
+        chosen = _sample_runs(base, [meta.num_rows for meta in footers])
     else:
         step = max(1, math.ceil(n / SAMPLE_ROWS))
         chosen = base if step == 1 else base.filter(base[_ROW] % step == 0)

@@ -58,6 +58,7 @@ from kbz_eval.stats.bootstrap import (  # noqa: F401  (re-exported for the analy
     jackknife_acceleration,
     stratified_bootstrap_sums,
 )
+from kbz_eval.stats.codes import unique_codes
 from kbz_eval.stats.glm import PoissonFit, poisson_cell_glm, poisson_newton  # noqa: F401
 from kbz_eval.stats.options import (  # noqa: F401
     DEFAULT_N_BOOT,
@@ -640,13 +641,7 @@ def distinct_years(year: np.ndarray) -> np.ndarray:
     """``np.unique(year)`` of whole-number years; counted over the span of years
     when it is short (a column of millions of rows spans a few years), which takes a
     fraction of the time of hashing or sorting every row."""
-    year = np.asarray(year)
-    if year.size > 1_000 and np.issubdtype(year.dtype, np.integer):
-        first = int(year.min())
-        if int(year.max()) - first < 1_000:
-            present = np.flatnonzero(np.bincount(year - first))
-            return (present + first).astype(year.dtype)
-    return np.unique(year)
+    return unique_codes(np.asarray(year))
 
 
 def in_years(year: np.ndarray, years: Sequence[int]) -> np.ndarray:

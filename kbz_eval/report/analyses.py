@@ -434,11 +434,11 @@ def run_order(specs: list[Analysis]) -> list[Analysis]:
     """``specs`` in report order, except that an analysis with a :attr:`Analysis.selection`
     runs right after the first one with the same selection."""
     first: dict[str, int] = {}
+    keyed = []
     for i, spec in enumerate(specs):
-        if spec.selection:
-            first.setdefault(spec.selection, i)
-    return sorted(specs, key=lambda spec: (first.get(spec.selection, specs.index(spec)),
-                                           specs.index(spec)))
+        group = first.setdefault(spec.selection, i) if spec.selection else i
+        keyed.append(((group, i), spec))
+    return [spec for _, spec in sorted(keyed, key=lambda pair: pair[0])]
 
 
 #: Name of each aim, by language.

@@ -193,10 +193,9 @@ REPORT_PANEL_COLUMNS = ("person_id", "year", "practice_id", "insured_days", "sex
 def report_columns(insured_columns: Sequence[str]) -> list[str]:
     """The :data:`REPORT_PANEL_COLUMNS` a panel built from insured periods with
     ``insured_columns`` has: the claims columns always, the others when given."""
-    from kbz_eval import tables
+    from kbz_eval.engine.panel import claim_columns
 
-    claims = {f"{tables.CARE_TYPE_PREFIX[c]}_{what}" for c in tables.CARE_TYPES
-              for what in ("count", "cost")} | {"total_cost"}
+    claims = {*claim_columns(), "total_cost"}
     given = set(insured_columns)
     return [c for c in REPORT_PANEL_COLUMNS if c in claims or c in given]
 
