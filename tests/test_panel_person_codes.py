@@ -174,3 +174,38 @@ def test_read_panel_of_a_sorted_file_equals_the_general_read(tmp_path, monkeypat
     pd.testing.assert_frame_equal(fast, general, check_exact=True)
     assert fast["person_id"].cat.categories.equals(general["person_id"].cat.categories)
     assert fast["person_id"].cat.categories.dtype == general["person_id"].cat.categories.dtype
+
+
+def test_read_panel_few_valued_text_as_used_categories_in_first_appearance_order(tmp_path):
+    """Practice, sex and age band are read as the file's dictionaries, which differ per
+    row group (other orders, a value no row uses); the categories are still the values
+    the rows use, in the order the rows first show them, as encoding the text gives."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    practices = ["P07", "P01", "P12", "P03", "P99"]  # P99: in a dictionary, in no row
+    used_by_group = [[2, 2, 0], [1, 0, 1], [3, 0, 2]]
+    chunks = []
+    for k, (order, used) in enumerate([((4, 3, 2, 0, 1), used_by_group[0]),
+                                       ((3, 1, 0, 2), used_by_group[1]),
+                                       ((0, 1, 2, 3), used_by_group[2])]):
+        dictionary = pa.array([practices[i] for i in order])
+        index = [order.index(u) for u in used]
+        chunks.append(pa.table({
+            "person_id": pa.array([f"Q{k}{j}" for j in range(3)]),
+            "year": pa.array([2014] * 3, pa.int64()),
+            "practice_id": pa.DictionaryArray.from_arrays(pa.array(index, pa.int32()),
+                                                          dictionary),
+            "sex": pa.array(["F", "M", "F"] if k else ["M", "M", "F"]),
+        }))
+    path = tmp_path / "panel.parquet"
+    with pq.ParquetWriter(path, chunks[0].schema) as writer:
+        for chunk in chunks:  # one row group each, with its own dictionary
+            writer.write_table(chunk)
+    assert pq.read_metadata(path).num_row_groups == 3
+    read = read_panel(path)
+    texts = [practices[u] for used in used_by_group for u in used]
+    assert read["practice_id"].astype(str).tolist() == texts
+    assert list(read["practice_id"].cat.categories) == list(dict.fromkeys(texts))
+    assert list(read["sex"].cat.categories) == ["M", "F"]
+    assert read["sex"].astype(str).tolist() == ["M", "M", "F", "F", "M", "F", "F", "M", "F"]

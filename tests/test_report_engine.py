@@ -221,3 +221,43 @@ def test_report_builds_only_the_panel_columns_it_reads():
     got = report_columns(with_band)
     assert "age_band" in got and "birth_year" not in got and "region" not in got
     assert {"poli_dbc_cost", "ggz_cost", "ggz_count", "total_cost"} <= set(got)
+
+
+def test_each_selection_is_made_once_the_practice_pages_trends_included(
+        sample, tmp_path, monkeypatch):
+    """The claims analyses of one selection run together and the pages' trends, which
+    select every insured person of every year, run after the analyses of that selection
+    and reuse it: no selection of the panel is made twice in a report, and the report
+    (pages included) is byte for byte the one made with nothing shared."""
+    import contextlib
+
+    from kbz_eval.estimators import claims_common as cc
+    from kbz_eval.report.practice_pages import PAGES_SELECTION
+
+    made = []
+    real = cc._select
+
+    def spy(panel, practices, prac, population, keep_years, year):
+        made.append((population, keep_years))
+        return real(panel, practices, prac, population, keep_years, year)
+
+    monkeypatch.setattr(cc, "_select", spy)
+    config = _config(tmp_path, sample)
+    out = run_report(config, tmp_path / "shared", progress=False)
+    assert len(made) == len(set(made)), made
+    assert made[-1][0] == PAGES_SELECTION and len(made[-1][1]) > 1, made  # every year
+
+    @contextlib.contextmanager
+    def nothing_shared():
+        yield cc.SharedPreparation()  # not registered: every analysis selects alone
+
+    monkeypatch.setattr(cc, "shared_preparation", nothing_shared)
+    made.clear()
+    alone = run_report(config, tmp_path / "alone", progress=False)
+    assert len(made) > len(set(made))  # the same selections, made again and again
+    files = sorted(p.relative_to(alone) for p in alone.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    assert any(f.parts[0] == "practices" for f in files)
+    for f in files:
+        if f.name != "manifest.json":  # it records the output folder's own files
+            assert (out / f).read_bytes() == (alone / f).read_bytes(), f

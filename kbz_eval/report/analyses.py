@@ -430,14 +430,16 @@ ANALYSES: tuple[Analysis, ...] = (
 )
 
 
-def run_order(specs: list[Analysis]) -> list[Analysis]:
+def run_order(specs: list[Analysis], last: str = "") -> list[Analysis]:
     """``specs`` in report order, except that an analysis with a :attr:`Analysis.selection`
-    runs right after the first one with the same selection."""
+    runs right after the first one with the same selection, and the analyses of the
+    selection ``last`` (if any) run after all others, so that what comes after them
+    (the practice pages' trends, which select ``"all"``) can use that selection too."""
     first: dict[str, int] = {}
     keyed = []
     for i, spec in enumerate(specs):
         group = first.setdefault(spec.selection, i) if spec.selection else i
-        keyed.append(((group, i), spec))
+        keyed.append(((bool(last) and spec.selection == last, group, i), spec))
     return [spec for _, spec in sorted(keyed, key=lambda pair: pair[0])]
 
 

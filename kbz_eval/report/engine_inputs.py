@@ -224,8 +224,12 @@ def read_panel(path: Path | str, columns: tuple[str, ...] = REPORT_PANEL_COLUMNS
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
-    source = ds.dataset(path, format="parquet")  # one file, or a folder of parts (Spark)
-    names = source.schema.names
+    # one file, or a folder of parts (Spark); the few-valued text columns are read as
+    # the Parquet file stores them, dictionary-encoded, instead of as text to hash again
+    names = ds.dataset(path, format="parquet").schema.names
+    source = ds.dataset(path, format=ds.ParquetFileFormat(
+        read_options=ds.ParquetReadOptions(
+            dictionary_columns=[c for c in _CATEGORICAL if c in names])))
     wanted = [c for c in columns if c in names]
     keys = source.to_table(columns=["person_id", "year"])
     n_rows = keys.num_rows
@@ -246,7 +250,11 @@ def read_panel(path: Path | str, columns: tuple[str, ...] = REPORT_PANEL_COLUMNS
             col = col.take(order)
         # the ids are sorted here (checked above, or put in order): no second check
         runs = _sorted_text_categorical(col, checked=True) if name == "person_id" else None
-        frame[name] = _compact(name, col).to_pandas() if runs is None else runs
+        if runs is None:
+            runs = _compact(name, col).to_pandas()
+            if name in _CATEGORICAL and isinstance(runs.dtype, pd.CategoricalDtype):
+                runs = _first_appearance(runs)
+        frame[name] = runs
         del col, runs
         # the Arrow memory pool would otherwise keep each column's Arrow copy
         pa.default_memory_pool().release_unused()
@@ -281,7 +289,8 @@ def _sorted_text_categorical(col: Any, *, checked: bool = False) -> pd.Categoric
     new[0] = True
     new[1:] = pc.not_equal(before, after).to_numpy(zero_copy_only=False)
     del before, after
-    codes = np.cumsum(new, dtype=np.int64)
+    # codes 0, 1, ... counted in the narrowest type that holds them (no second copy)
+    codes = np.cumsum(new, dtype=np.int32 if n < np.iinfo(np.int32).max else np.int64)
     codes -= 1
     categories = col.filter(pa.array(new))
     del new
@@ -289,8 +298,23 @@ def _sorted_text_categorical(col: Any, *, checked: bool = False) -> pd.Categoric
     dtype = col.slice(0, 0).to_pandas().dtype
     index = pd.Index(pd.array(categories, dtype=dtype)) if dtype != np.dtype(object) else pd.Index(
         categories.to_numpy(zero_copy_only=False), dtype=object)
-    small = np.int32 if len(categories) < np.iinfo(np.int32).max else np.int64
-    return pd.Categorical.from_codes(codes.astype(small), categories=index)
+    return pd.Categorical.from_codes(codes, categories=index)
+
+
+def _first_appearance(values: pd.Series) -> pd.Series:
+    """``values`` (categorical) with only the categories its rows use, in the order the
+    rows first show them: what ``dictionary_encode`` gives, whichever dictionaries the
+    file's row groups had."""
+    codes = values.cat.codes.to_numpy()
+    seen = pd.unique(codes)  # in order of appearance; a few values: a small table
+    seen = seen[seen >= 0]
+    if np.array_equal(seen, np.arange(len(values.cat.categories))):
+        return values
+    remap = np.full(len(values.cat.categories) + 1, -1, dtype=codes.dtype)
+    remap[seen] = np.arange(len(seen))  # the last entry maps code -1 (missing) to -1
+    return pd.Series(pd.Categorical.from_codes(remap[codes],
+                                               categories=values.cat.categories[seen]),
+                     index=values.index)
 
 
 def _compact(name: str, col: Any) -> Any:

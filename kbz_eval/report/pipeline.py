@@ -43,6 +43,7 @@ from kbz_eval.report.overview import overview
 from kbz_eval.report.practice_pages import (
     OWN_INDICATOR_CELLS,
     PAGE_INPUTS,
+    PAGES_SELECTION,
     check_practice,
     pages_possible,
     start_practice_pages,
@@ -554,63 +555,69 @@ def _build_report(cfg: ReportConfig, work: Path, progress: Progress,
     large = len(tables.get("person_years", ())) >= LARGE_PANEL
     from kbz_eval.estimators.claims_common import shared_preparation
 
-    # the claims analyses with the same selection run one after another and share it
-    here = [spec for spec in run_order(ready) if spec.key not in elsewhere]
-    with heap_reuse() if large else contextlib.nullcontext(), shared_preparation() as sharing:
-        for i, spec in enumerate(here):
-            # a selection is kept only for the next analysis that shares it
-            after = here[i + 1].selection if i + 1 < len(here) else ""
-            sharing.keep = bool(spec.selection) and after == spec.selection
-            progress.step(spec.key)
-            ran[spec.key] = _run_analysis(spec, tables, cfg, work, saver)
-            if large:  # the next analysis starts from the panel, not the last peak
-                release_memory()
-    for spec in ready:
-        if spec.key in elsewhere:
-            progress.step(spec.key)
-            ran[spec.key] = _collect_analysis(elsewhere[spec.key], spec, tables, cfg, work,
-                                              saver)
-    for spec in ready:  # in report order, wherever each ran
-        result, section, published = ran[spec.key]
-        results[spec.key] = result
-        section.aim = spec.aim
-        sections.append(_localised(section, cfg.language))
-        for name, frame in published.items():
-            sheets[f"{spec.key}.{name}"] = frame
-
-    open_inputs: dict[str, Path] = {}
-    if folder is not None:
-        if all(found.values()):
-            progress.step("open data (Vektis, RIVM)")
-            computed = open_job.result() if open_job is not None else \
-                open_data_section(folder)
-            for key, result in computed.items():
-                title = OPEN_DATA_TITLES.get(key, {}).get(cfg.language, result.title)
-                section, published, drawn = _publish(f"open_data_{key}", title, result,
-                                                     sorted(set(result.warnings)), cfg, work,
-                                                     saver)
-                section.aim = OPEN_DATA_AIMS.get(key, 3)
-                sections.append(_localised(section, cfg.language))
-                results[f"open_data_{key}"] = drawn
-                for name, frame in published.items():
-                    sheets[f"open_data_{key}.{name}"] = frame
-            open_inputs = {
-                f"open_data/{p.relative_to(folder).as_posix()}": p
-                for p in sorted(folder.rglob("*")) if p.suffix in (".csv", ".xlsx")
-            }
-        else:
-            missing = [k for k, ok in found.items() if not ok]
-            notes.append(localise(f"open data section skipped: {', '.join(missing)} files "
-                                  f"not found in {folder.name}/ (see kbz.open_data.download)",
-                                  cfg.language))
-
-    pending = None
-    if pages_possible(tables):
-        progress.step(f"practice pages ({len(tables['practices'])} practices)")
+    # the claims analyses with the same selection run one after another and share it;
+    # those of the practice pages' selection run last and leave it to the pages' trends
+    with_pages = pages_possible(tables)
+    pages_selection = PAGES_SELECTION if with_pages else ""
+    here = [spec for spec in run_order(ready, last=pages_selection)
+            if spec.key not in elsewhere]
+    # the selection kept for the pages' trends is let go when this block ends
+    with shared_preparation() as sharing:
         with heap_reuse() if large else contextlib.nullcontext():
-            pending = start_practice_pages(tables, cfg, work, synthetic=synthetic,
-                                           report_link="../report.html", computed=results,
-                                           pool=pool)
+            for i, spec in enumerate(here):
+                # a selection is kept only for the next analysis (or the pages) sharing it
+                after = here[i + 1].selection if i + 1 < len(here) else pages_selection
+                sharing.keep = bool(spec.selection) and after == spec.selection
+                progress.step(spec.key)
+                ran[spec.key] = _run_analysis(spec, tables, cfg, work, saver)
+                if large:  # the next analysis starts from the panel, not the last peak
+                    release_memory()
+        for spec in ready:
+            if spec.key in elsewhere:
+                progress.step(spec.key)
+                ran[spec.key] = _collect_analysis(elsewhere[spec.key], spec, tables, cfg, work,
+                                                  saver)
+        for spec in ready:  # in report order, wherever each ran
+            result, section, published = ran[spec.key]
+            results[spec.key] = result
+            section.aim = spec.aim
+            sections.append(_localised(section, cfg.language))
+            for name, frame in published.items():
+                sheets[f"{spec.key}.{name}"] = frame
+
+        open_inputs: dict[str, Path] = {}
+        if folder is not None:
+            if all(found.values()):
+                progress.step("open data (Vektis, RIVM)")
+                computed = open_job.result() if open_job is not None else \
+                    open_data_section(folder)
+                for key, result in computed.items():
+                    title = OPEN_DATA_TITLES.get(key, {}).get(cfg.language, result.title)
+                    section, published, drawn = _publish(f"open_data_{key}", title, result,
+                                                         sorted(set(result.warnings)), cfg, work,
+                                                         saver)
+                    section.aim = OPEN_DATA_AIMS.get(key, 3)
+                    sections.append(_localised(section, cfg.language))
+                    results[f"open_data_{key}"] = drawn
+                    for name, frame in published.items():
+                        sheets[f"open_data_{key}.{name}"] = frame
+                open_inputs = {
+                    f"open_data/{p.relative_to(folder).as_posix()}": p
+                    for p in sorted(folder.rglob("*")) if p.suffix in (".csv", ".xlsx")
+                }
+            else:
+                missing = [k for k, ok in found.items() if not ok]
+                notes.append(localise(f"open data section skipped: {', '.join(missing)} files "
+                                      f"not found in {folder.name}/ (see kbz.open_data.download)",
+                                      cfg.language))
+
+        pending = None
+        if with_pages:
+            progress.step(f"practice pages ({len(tables['practices'])} practices)")
+            with heap_reuse() if large else contextlib.nullcontext():
+                pending = start_practice_pages(tables, cfg, work, synthetic=synthetic,
+                                               report_link="../report.html",
+                                               computed=results, pool=pool)
 
     _finish_figures(sections, saver, cfg, work)
     quality = quality_frame(rows)

@@ -287,6 +287,11 @@ _VERDICT = {
 
 
 # =========================================================================== inputs
+#: The panel selection (:attr:`kbz_eval.report.analyses.Analysis.selection`) of the
+#: pages' trends: every insured person, every year (:func:`compute_practice_results`).
+PAGES_SELECTION = "all"
+
+
 def pages_possible(inputs: Iterable[str]) -> bool:
     """Whether inputs of these table names give practice pages: the claims panel
     (``person_years``, or claim lines with insured periods) and ``practices``."""
