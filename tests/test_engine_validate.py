@@ -251,6 +251,29 @@ def test_padding_test_strips_what_str_strip_strips(con, duckdb_form):
     assert want[9] == "\x01a\x1f" and want[0] == "a" and want[6] is None
 
 
+def test_clean_text_is_read_as_it_is_and_changed_text_is_not(con, claim_extract, tmp_path):
+    """The check hands a Parquet input on as read only when reading changes no text (no
+    value stripped or emptied), judged by each text's length in bytes: one edge text in
+    one row decides it, multi-byte letters and control characters included."""
+    lines = pd.read_parquet(claim_extract / "claim_lines.parquet").head(50)
+    lines["declaration_code"] = lines["declaration_code"].astype(object)
+    ascii_space = " \t\n\r\x0b\x0c"
+    seen = set()
+    for i, text in enumerate(t for t in EDGE_TEXTS if t and t.strip(ascii_space)):
+        edited = lines.copy()
+        edited.loc[7, "declaration_code"] = text
+        path = tmp_path / f"edge{i}.parquet"
+        edited.to_parquet(path, index=False)
+        checked = check_source(con, path, "claim_lines")
+        as_read = "file_row_number" not in str(con.compile(checked.relation))
+        assert as_read == (text.strip(ascii_space) == text), repr(text)
+        got = con.to_pandas(checked.relation.filter(
+            checked.relation["claim_id"] == str(edited.loc[7, "claim_id"])))
+        assert got["declaration_code"].tolist() == [text.strip(ascii_space)], repr(text)
+        seen.add(as_read)
+    assert seen == {True, False}
+
+
 def test_integer_ids_stored_as_numbers_are_given_unless_missing(con, tmp_path):
     """A text column stored as integers (claim ids) is given where its value is, and a
     missing one is reported, without the value being written as text."""

@@ -601,3 +601,25 @@ def test_an_identifier_and_a_contract_problem_are_reported_together(tmp_path, su
     err = capsys.readouterr().err
     assert err.startswith("INVALID:") and "consults.csv" in err and "cvg.csv" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_inputs_hashed_in_a_thread_are_those_hashed_in_place(tmp_path):
+    """The manifest's input records made beside the analyses (a thread) equal those
+    made in place: each file's SHA-256 of its bytes, a folder's files each listed."""
+    from kbz_eval.report.manifest import hash_inputs_meanwhile, input_records
+
+    single = tmp_path / "practices.csv"
+    single.write_bytes(b"practice_id,group\nP1,kbz\n")
+    folder = tmp_path / "claim_lines"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"part-{i}.csv").write_bytes(os.urandom(3_000_000 + i))
+    inputs = {"practices": single, "claim_lines": folder}
+    records = hash_inputs_meanwhile(inputs).result(timeout=60)
+    assert records == input_records(inputs)
+    assert records["practices"] == {
+        "file": "practices.csv", "sha256": hashlib.sha256(single.read_bytes()).hexdigest()}
+    assert [f["sha256"] for f in records["claim_lines"]["files"]] == [
+        hashlib.sha256((folder / f"part-{i}.csv").read_bytes()).hexdigest() for i in range(3)]
+    manifest = build_manifest(inputs=inputs, config={}, seeds={}, files=[], records=records)
+    assert manifest == build_manifest(inputs=inputs, config={}, seeds={}, files=[])

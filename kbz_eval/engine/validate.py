@@ -1249,8 +1249,13 @@ def _summary_sql(con: Any, plan: _Plan, n_listed: int, changed: Sequence[str] = 
                    else f"sum(1.0 / {_q(column)})")
             parts.append(f"{agg} {where} AS m{i}")
     for name in changed:
-        parts.append(f"count(*) FILTER (WHERE {_q(_SHOWN + name)} IS DISTINCT FROM "
-                     f"{_q(name)}) AS {_q('c' + name)}")
+        shown, read = _q(_SHOWN + name), _q(name)
+        if plan.checked[_SHOWN + name].type().is_string():
+            # reading text only strips it or empties it (to missing): it changed exactly
+            # when its length in bytes did, a cheaper test than comparing the texts
+            shown, read = f"strlen({shown})", f"strlen({read})"
+        parts.append(f"count(*) FILTER (WHERE {shown} IS DISTINCT FROM {read}) "
+                     f"AS {_q('c' + name)}")
     sql = con.compile(plan.checked)
     checked = f"({_inlined(sql) if _inline_shared(con, n_rows) else sql}) AS checked"
     out = _fetch_one(con, f"SELECT {', '.join(parts)} FROM {checked}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+from concurrent.futures import Future, ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -54,14 +55,37 @@ def _input_record(path: Path) -> dict[str, Any]:
                        "sha256": sha256_file(Path(f))} for f in files]}
 
 
+def input_records(inputs: dict[str, Path]) -> dict[str, dict[str, Any]]:
+    """The manifest's ``inputs``: name and SHA-256 of every file of every input table."""
+    return {table: _input_record(Path(path)) for table, path in sorted(inputs.items())}
+
+
+def hash_inputs_meanwhile(inputs: dict[str, Path]) -> Future[dict[str, dict[str, Any]]]:
+    """:func:`input_records` of ``inputs`` in a thread of its own, while the caller goes
+    on: SHA-256 lets go of the interpreter while it hashes, so a report's gigabytes of
+    claim lines are hashed on a core its one-core analyses leave free. The thread ends
+    when the hashing is done (an error is raised by the future's ``result``)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kbz-hash")
+    try:
+        return pool.submit(input_records, dict(inputs))
+    finally:
+        pool.shutdown(wait=False)
+
+
 def build_manifest(
     *, inputs: dict[str, Path], config: dict[str, Any], seeds: dict[str, int],
-    files: list[str],
+    files: list[str], records: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The manifest as a dict; only stable facts (no timestamps, no absolute paths)."""
+    """The manifest as a dict; only stable facts (no timestamps, no absolute paths).
+
+    ``records``: :func:`input_records` of some of ``inputs``, made earlier (see
+    :func:`hash_inputs_meanwhile`); the other inputs are hashed here.
+    """
+    records = records or {}
     return {
         REPORT_MARKER: True,
-        "inputs": {table: _input_record(path) for table, path in sorted(inputs.items())},
+        "inputs": {table: records[table] if table in records else _input_record(path)
+                   for table, path in sorted(inputs.items())},
         "config": config,
         "seeds": dict(sorted(seeds.items())),
         "python": platform.python_version(),

@@ -36,7 +36,7 @@ from kbz_eval.report.config import ENGINE_TABLES, ReportConfig, load_config
 from kbz_eval.report.engine_inputs import EngineInputs, uses_engine
 from kbz_eval.report.figures import FigureSaver, worker_pool
 from kbz_eval.report.formatting import localise_ticks
-from kbz_eval.report.manifest import build_manifest, write_manifest
+from kbz_eval.report.manifest import build_manifest, hash_inputs_meanwhile, write_manifest
 from kbz_eval.report.memory import heap_reuse, release_memory
 from kbz_eval.report.messages import localise
 from kbz_eval.report.overview import overview
@@ -543,6 +543,9 @@ def _build_report(cfg: ReportConfig, work: Path, progress: Progress,
         check_practice(practice, tables["practices"])
         _write_practice_only(cfg, work, progress, tables, practice, synthetic)
         return
+    # the inputs are hashed for the manifest beside the analyses (after the build, which
+    # has both cores)
+    hashing = hash_inputs_meanwhile(cfg.inputs)
 
     results: dict[str, Result] = {}
     notes: list[str] = []
@@ -639,7 +642,7 @@ def _build_report(cfg: ReportConfig, work: Path, progress: Progress,
         encoding="utf-8",
     )
     pages = pending.finish() if pending is not None else None  # built meanwhile
-    manifest = _manifest(cfg, work, open_inputs, synthetic)
+    manifest = _manifest(cfg, work, open_inputs, synthetic, records=hashing.result())
     manifest["disclosure"] = _disclosure_record(results, sheets, cfg)
     manifest["analyses"] = sorted(results)
     if pages is not None:
@@ -648,12 +651,13 @@ def _build_report(cfg: ReportConfig, work: Path, progress: Progress,
 
 
 def _manifest(cfg: ReportConfig, work: Path, open_inputs: dict[str, Path],
-              synthetic: bool) -> dict[str, Any]:
-    """The manifest of the files now in ``work`` (see :mod:`kbz_eval.report.manifest`)."""
+              synthetic: bool, records: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The manifest of the files now in ``work`` (see :mod:`kbz_eval.report.manifest`);
+    ``records``: the inputs' records hashed earlier (:func:`hash_inputs_meanwhile`)."""
     files = sorted(p.relative_to(work).as_posix() for p in work.rglob("*") if p.is_file())
     seeds = {"seed": int(cfg.analysis["seed"])} if "seed" in cfg.analysis else {}
     manifest = build_manifest(inputs={**cfg.inputs, **open_inputs}, config=cfg.raw,
-                              seeds=seeds, files=files)
+                              seeds=seeds, files=files, records=records)
     manifest["synthetic_inputs"] = synthetic
     return manifest
 
