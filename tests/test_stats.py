@@ -394,3 +394,45 @@ def test_jackknife_moments_equal_the_jackknife_over_every_unit(form):
             assert got[key] == pytest.approx(want[key], rel=1e-10), (term, key)
     if form == "csr_with_repeats":  # the caller's matrix is left as it was
         np.testing.assert_array_equal(given.data, before)
+
+
+def test_jackknife_blocks_in_threads_equal_one_thread_and_never_vary(monkeypatch):
+    """The person jackknife's blocks evaluated by two threads (narrower blocks, moments
+    added in block order) give the one-thread moments to rounding, and the same bits
+    every time however the threads' work interleaves; the threads are really used."""
+    import threading
+
+    from scipy import sparse
+
+    from kbz_eval.stats import bootstrap as bs
+
+    rng = np.random.default_rng(8)
+    n, k = 40_000, 24
+    matrix = sparse.random(n, k, density=0.3, random_state=rng, format="csr") * 100
+    strata = rng.integers(1, 4, n)
+    seen = set()
+
+    def statistic(s):
+        seen.add(threading.current_thread().name)
+        return {"ratio": s[:, :12] / s[:, 12:], "gap": s[:, 0] / s[:, 12] - s[:, 1] / s[:, 13]}
+
+    def moments(threads):
+        monkeypatch.setattr(bs, "JACKKNIFE_THREADS", threads)
+        monkeypatch.setattr(bs, "_JACKKNIFE_ELEMENTS", 1_000 * k)  # 40 blocks
+        total = np.asarray(matrix.sum(axis=0)).reshape(1, -1)
+        estimate = statistic(total)
+        return bs._leave_one_out_moments(statistic, total, matrix, strata, estimate)
+
+    one = moments(1)
+    assert not any(name.startswith("kbz-jackknife") for name in seen)
+    seen.clear()
+    runs = [moments(2) for _ in range(3)]
+    assert sum(name.startswith("kbz-jackknife") for name in seen) == 2
+    for key, (n1, a1, b1) in one.items():
+        for run in runs:
+            n2, a2, b2 = run[key]
+            np.testing.assert_array_equal(n2, n1)
+            np.testing.assert_allclose(a2, a1, rtol=1e-9, atol=1e-9)
+            np.testing.assert_allclose(b2, b1, rtol=1e-12)
+            for x, y in zip(run[key], runs[0][key], strict=True):
+                np.testing.assert_array_equal(x, y)  # the same bits every run

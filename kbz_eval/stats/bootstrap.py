@@ -10,7 +10,10 @@ refitted.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -281,31 +284,65 @@ def _leave_one_out_moments(statistic: Any, total: np.ndarray, matrix: Any,
     Accumulated block by block, so memory does not grow with the number of units (5 M
     persons × dozens of terms would otherwise be gigabytes); the deviations are taken
     from the full-sample estimate, which keeps the sums of squares accurate.
+
+    With many blocks, :data:`JACKKNIFE_THREADS` threads evaluate them side by side
+    (NumPy lets go of the interpreter in its array work), each block that many times
+    narrower so that the blocks in flight hold what one block did. The blocks' moments
+    are added in block order, so the result never depends on which thread finished
+    first; it differs from one thread's only by the rounding of other block sums.
     """
     codes, inverse = unique_codes(np.asarray(strata), return_inverse=True)
+    blocks = _LeaveOneOut(total, matrix)
+    threads = JACKKNIFE_THREADS if len(blocks.starts) >= 4 * JACKKNIFE_THREADS else 1
+    if threads > 1:
+        blocks = _LeaveOneOut(total, matrix, narrower=threads)
+
+    def moments(start: int, buffer: np.ndarray | None = None
+                ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        with np.errstate(divide="ignore", invalid="ignore"):  # per thread
+            return _block_moments(statistic, blocks.sums(start, buffer),
+                                  inverse[start:start + blocks.step], len(codes), estimate)
+
+    if threads > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        local = threading.local()
+
+        def in_thread(start: int) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+            if not hasattr(local, "buffer"):  # one block buffer per thread
+                local.buffer = blocks.buffer()
+            return moments(start, local.buffer)
+
+        with ThreadPoolExecutor(threads, thread_name_prefix="kbz-jackknife") as pool:
+            parts = _bounded_map(pool, in_thread, blocks.starts, ahead=2 * threads)
+            return _added(parts)
+    buffer = blocks.buffer()
+    return _added(moments(start, buffer) for start in blocks.starts)
+
+
+#: Threads evaluating the person jackknife's blocks (:func:`_leave_one_out_moments`):
+#: two, the cores a report's one-core claims analyses can use, where there are two.
+JACKKNIFE_THREADS = min(2, os.cpu_count() or 1)
+
+
+def _bounded_map(pool: Any, fn: Any, items: Sequence[Any], *, ahead: int) -> Iterator[Any]:
+    """``pool.map(fn, items)`` in order, with at most ``ahead`` items submitted and not
+    yet taken (their results are held until taken: memory stays bounded)."""
+    pending: deque[Any] = deque()
+    for item in items:
+        pending.append(pool.submit(fn, item))
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def _added(parts: Iterable[dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]]
+           ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The blocks' moments added term by term, in the order given."""
     out: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    for start, sums in _leave_one_out_blocks(total, matrix):
-        rows = inverse[start:start + sums.shape[0]]
-        values = statistic(sums)
-        onehot = np.zeros((len(codes), len(rows)))
-        onehot[rows, np.arange(len(rows))] = 1.0
-        per_stratum = onehot.sum(axis=1)  # units of each stratum in the block
-        for key, v in values.items():
-            d = np.asarray(v, dtype=float).reshape(len(rows), -1)
-            d = d - np.asarray(estimate[key], dtype=float).reshape(1, -1)[:1]
-            ok = np.isfinite(d)
-            if ok.all():  # as usual: every unit counts in every element
-                n = np.repeat(per_stratum[:, None], d.shape[1], axis=1)
-            else:
-                np.copyto(d, 0.0, where=~ok)
-                n = onehot @ ok.astype(float)
-            del ok
-            s1 = onehot @ d
-            d *= d
-            s2 = onehot @ d
-            del d
-            shape = (len(codes), *np.shape(v)[1:])
-            n, s1, s2 = n.reshape(shape), s1.reshape(shape), s2.reshape(shape)
+    for part in parts:
+        for key, (n, s1, s2) in part.items():
             if key in out:
                 n0, a0, b0 = out[key]
                 out[key] = (n0 + n, a0 + s1, b0 + s2)
@@ -314,32 +351,75 @@ def _leave_one_out_moments(statistic: Any, total: np.ndarray, matrix: Any,
     return out
 
 
-def _leave_one_out_blocks(total: np.ndarray, matrix: Any) -> Iterator[tuple[int, np.ndarray]]:
-    """``(first row, total − rows' sums)`` for blocks of rows of ``matrix``.
+def _block_moments(statistic: Any, sums: np.ndarray, rows: np.ndarray, n_codes: int,
+                   estimate: dict[str, np.ndarray]
+                   ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """One block's per-stratum moments (see :func:`_leave_one_out_moments`); ``rows``:
+    the stratum code of each of its units."""
+    rows = rows[:sums.shape[0]]
+    values = statistic(sums)
+    onehot = np.zeros((n_codes, len(rows)))
+    onehot[rows, np.arange(len(rows))] = 1.0
+    per_stratum = onehot.sum(axis=1)  # units of each stratum in the block
+    out = {}
+    for key, v in values.items():
+        d = np.asarray(v, dtype=float).reshape(len(rows), -1)
+        d = d - np.asarray(estimate[key], dtype=float).reshape(1, -1)[:1]
+        ok = np.isfinite(d)
+        if ok.all():  # as usual: every unit counts in every element
+            n = np.repeat(per_stratum[:, None], d.shape[1], axis=1)
+        else:
+            np.copyto(d, 0.0, where=~ok)
+            n = onehot @ ok.astype(float)
+        del ok
+        s1 = onehot @ d
+        d *= d
+        s2 = onehot @ d
+        del d
+        shape = (n_codes, *np.shape(v)[1:])
+        out[key] = (n.reshape(shape), s1.reshape(shape), s2.reshape(shape))
+    return out
+
+
+class _LeaveOneOut:
+    """Blocks of rows of ``matrix`` as ``total − rows' sums`` (the leave-one-out sums).
 
     A sparse matrix's block is written as the total with each unit's few non-zero sums
     taken off in place, without a dense copy of the block or a second pass over it.
+    ``narrower``: blocks that many times narrower than :func:`_jackknife_rows` gives.
     """
-    step = _jackknife_rows(matrix.shape[1])
-    n_rows = matrix.shape[0]
-    if not _is_sparse(matrix):
-        for start in range(0, n_rows, step):
-            yield start, total - np.asarray(matrix[start:start + step], dtype=float)
-        return
-    csr = matrix.tocsr()
-    if not csr.has_canonical_format:  # one entry per unit and column (on a copy)
-        csr = csr.copy()
-        csr.sum_duplicates()
-    indptr, indices, data = csr.indptr, csr.indices, csr.data
-    buffer = np.empty((min(step, n_rows), matrix.shape[1]))
-    for start in range(0, n_rows, step):
-        stop = min(start + step, n_rows)
+
+    def __init__(self, total: np.ndarray, matrix: Any, narrower: int = 1) -> None:
+        self.total = total
+        self.n_rows, self.n_columns = matrix.shape
+        self.step = max(1, _jackknife_rows(self.n_columns) // narrower)
+        self.starts = list(range(0, self.n_rows, self.step))
+        self.dense = None if _is_sparse(matrix) else matrix
+        self.csr = None
+        if self.dense is None:
+            csr = matrix.tocsr()
+            if not csr.has_canonical_format:  # one entry per unit and column (on a copy)
+                csr = csr.copy()
+                csr.sum_duplicates()
+            self.csr = csr
+
+    def buffer(self) -> np.ndarray | None:
+        """A buffer for one block (sparse matrices write into it; dense ones need none)."""
+        return None if self.csr is None else np.empty((min(self.step, self.n_rows),
+                                                       self.n_columns))
+
+    def sums(self, start: int, buffer: np.ndarray | None) -> np.ndarray:
+        """The leave-one-out sums of the block from row ``start`` (in ``buffer``)."""
+        stop = min(start + self.step, self.n_rows)
+        if self.csr is None:
+            return self.total - np.asarray(self.dense[start:stop], dtype=float)
+        indptr, indices, data = self.csr.indptr, self.csr.indices, self.csr.data
         sums = buffer[:stop - start]
-        sums[...] = total
+        sums[...] = self.total
         lo, hi = indptr[start], indptr[stop]
         row = np.repeat(np.arange(stop - start), np.diff(indptr[start:stop + 1]))
         sums[row, indices[lo:hi]] -= data[lo:hi]
-        yield start, sums
+        return sums
 
 
 def _jackknife_from_moments(estimate: float, n: np.ndarray, s1: np.ndarray,
