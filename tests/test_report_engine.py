@@ -261,3 +261,30 @@ def test_each_selection_is_made_once_the_practice_pages_trends_included(
     for f in files:
         if f.name != "manifest.json":  # it records the output folder's own files
             assert (out / f).read_bytes() == (alone / f).read_bytes(), f
+
+
+def test_modules_needed_after_the_build_are_imported_meanwhile(tmp_path, monkeypatch):
+    """The modules the analyses need after the build are imported in a thread while the
+    panel is read back; each is loaded once, and one that cannot be imported is left to
+    its first use (no error from the thread)."""
+    import builtins
+    import sys
+
+    from kbz_eval.report.engine_inputs import NEEDED_AFTER_BUILD, import_meanwhile
+
+    # the module records each time its body runs, slowly, so both imports overlap
+    (tmp_path / "kbz_probe_module.py").write_text(
+        "import builtins, time\n"
+        "builtins._kbz_probe_loads.append(1)\n"
+        "time.sleep(0.3)\n")
+    monkeypatch.setattr(builtins, "_kbz_probe_loads", [], raising=False)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "kbz_probe_module", raising=False)
+    thread = import_meanwhile(["kbz_probe_module", "kbz_no_such_module_anywhere"])
+    import kbz_probe_module  # noqa: F401  (here too, while the thread may be loading it)
+
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert builtins._kbz_probe_loads == [1]
+    assert "kbz_no_such_module_anywhere" not in sys.modules
+    assert "kbz_eval.estimators.claims_common" in NEEDED_AFTER_BUILD

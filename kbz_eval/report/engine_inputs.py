@@ -23,8 +23,11 @@ that every problem is still listed at once.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import shutil
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -178,10 +181,33 @@ class EngineInputs:
         # DuckDB keeps the memory of its last queries: let it go before the panel is read
         # into pandas, so the two are never held together (the file stays in scratch)
         self._close_duckdb()
+        import_meanwhile(NEEDED_AFTER_BUILD)
         with heap_reuse():  # each column's conversions reuse the last one's memory
             panel = read_panel(result.panel)
         panel.attrs["kbz_panel"] = result.report.as_dict()
         return panel
+
+
+#: Modules the claims analyses, figures and workbook import after the build (SciPy's
+#: statistics alone take about a second), imported while the panel is read back.
+NEEDED_AFTER_BUILD = ("kbz_eval.estimators.claims_common", "matplotlib.figure",
+                      "statsmodels.genmod.generalized_linear_model", "xlsxwriter")
+
+
+def import_meanwhile(modules: Sequence[str]) -> threading.Thread:
+    """Import ``modules`` in a thread while the caller goes on (reading the panel back
+    is mostly Arrow and NumPy work outside the interpreter's lock, leaving a core to
+    the imports). Python's import locks make a module imported there and here at the
+    same time load once; a module that fails to import is left to its first use, which
+    raises as it would have."""
+    def load() -> None:
+        for name in modules:
+            with contextlib.suppress(ImportError):
+                importlib.import_module(name)
+
+    thread = threading.Thread(target=load, name="kbz-imports", daemon=True)
+    thread.start()
+    return thread
 
 
 #: The panel columns the report's analyses read; the other care types stay in the file.
