@@ -69,3 +69,39 @@ def test_the_defaults_come_back_when_the_block_raises():
     if info is not None:
         before, during = _mapped_blocks_while_holding(64 * 2**20)
         assert during == before + 1
+
+
+def test_collect_new_only_frees_new_cycles_and_leaves_the_old_objects_alone():
+    """Inside the block a full collection walks only the objects made inside it: a
+    reference cycle made there is freed by ``release_memory``; the objects alive before
+    are frozen (not walked, never freed while alive) and unfrozen when the block ends,
+    after which a cycle of theirs that became garbage is freed as usual."""
+    import gc
+    import weakref
+
+    from kbz_eval.report.memory import collect_new_only, release_memory
+
+    class Node:
+        pass
+
+    def cycle():
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        return a
+
+    before = cycle()
+    kept = cycle()
+    gone_before = weakref.ref(before)
+    with collect_new_only():
+        assert gc.get_freeze_count() > 0
+        inside = cycle()
+        gone_inside = weakref.ref(inside)
+        del inside, before
+        release_memory()
+        assert gone_inside() is None  # made inside: collected
+        assert gone_before() is not None  # frozen: waits for the block's end
+        assert kept.other.other is kept
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert gone_before() is None
+    assert kept.other.other is kept

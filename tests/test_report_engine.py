@@ -288,3 +288,23 @@ def test_modules_needed_after_the_build_are_imported_meanwhile(tmp_path, monkeyp
     assert builtins._kbz_probe_loads == [1]
     assert "kbz_no_such_module_anywhere" not in sys.modules
     assert "kbz_eval.estimators.claims_common" in NEEDED_AFTER_BUILD
+
+
+def test_the_large_panel_path_gives_the_same_report(sample, tmp_path, monkeypatch,
+                                                    single_file_report):
+    """A panel counted as large (memory given back between the claims analyses, the
+    heap reused within each, the collector walking only new objects) gives the report
+    byte for byte, and leaves the collector as it found it."""
+    import gc
+
+    from kbz_eval.report import pipeline
+
+    monkeypatch.setattr(pipeline, "LARGE_PANEL", 1)
+    out = run_report(_config(tmp_path, sample), tmp_path / "large", progress=False)
+    assert gc.get_freeze_count() == 0
+    files = sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(single_file_report)
+                           for p in single_file_report.rglob("*") if p.is_file())
+    for f in files:
+        if f.name != "manifest.json":
+            assert (out / f).read_bytes() == (single_file_report / f).read_bytes(), f

@@ -100,3 +100,21 @@ def release_memory() -> bool:
         return False
     trim(0)
     return True
+
+
+@contextmanager
+def collect_new_only() -> Iterator[None]:
+    """Within the block, the garbage collector looks only at objects made inside it.
+
+    The objects alive when the block starts (the loaded modules, the panel, the inputs:
+    some 200,000 of them) are collected once and then frozen (``gc.freeze``), so each
+    :func:`release_memory` between the claims analyses does not walk them again (a full
+    collection took 0.07–0.13 s each, 1.4 s per report at 100 M claim lines). They are
+    unfrozen when the block ends; what they hold is not changed.
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

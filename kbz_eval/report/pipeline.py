@@ -37,7 +37,7 @@ from kbz_eval.report.engine_inputs import EngineInputs, uses_engine
 from kbz_eval.report.figures import FigureSaver, worker_pool
 from kbz_eval.report.formatting import localise_ticks
 from kbz_eval.report.manifest import build_manifest, hash_inputs_meanwhile, write_manifest
-from kbz_eval.report.memory import heap_reuse, release_memory
+from kbz_eval.report.memory import collect_new_only, heap_reuse, release_memory
 from kbz_eval.report.messages import localise
 from kbz_eval.report.overview import overview
 from kbz_eval.report.practice_pages import (
@@ -566,7 +566,8 @@ def _build_report(cfg: ReportConfig, work: Path, progress: Progress,
             if spec.key not in elsewhere]
     # the selection kept for the pages' trends is let go when this block ends
     with shared_preparation() as sharing:
-        with heap_reuse() if large else contextlib.nullcontext():
+        with (heap_reuse() if large else contextlib.nullcontext(),
+              collect_new_only() if large else contextlib.nullcontext()):
             for i, spec in enumerate(here):
                 # a selection is kept only for the next analysis (or the pages) sharing it
                 after = here[i + 1].selection if i + 1 < len(here) else pages_selection
