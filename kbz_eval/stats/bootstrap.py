@@ -10,16 +10,15 @@ refitted.
 
 from __future__ import annotations
 
-import os
 import threading
-from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 from scipy import special
 
 from kbz_eval.stats.codes import unique_codes
+from kbz_eval.stats.parallel import ARRAY_THREADS, ordered_map
 
 #: Largest number of matrix elements a bootstrap block may hold (memory bound).
 _BLOCK_ELEMENTS = 4_000_000
@@ -303,38 +302,19 @@ def _leave_one_out_moments(statistic: Any, total: np.ndarray, matrix: Any,
             return _block_moments(statistic, blocks.sums(start, buffer),
                                   inverse[start:start + blocks.step], len(codes), estimate)
 
-    if threads > 1:
-        from concurrent.futures import ThreadPoolExecutor
+    local = threading.local()
 
-        local = threading.local()
+    def in_thread(start: int) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        if not hasattr(local, "buffer"):  # one block buffer per thread
+            local.buffer = blocks.buffer()
+        return moments(start, local.buffer)
 
-        def in_thread(start: int) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-            if not hasattr(local, "buffer"):  # one block buffer per thread
-                local.buffer = blocks.buffer()
-            return moments(start, local.buffer)
-
-        with ThreadPoolExecutor(threads, thread_name_prefix="kbz-jackknife") as pool:
-            parts = _bounded_map(pool, in_thread, blocks.starts, ahead=2 * threads)
-            return _added(parts)
-    buffer = blocks.buffer()
-    return _added(moments(start, buffer) for start in blocks.starts)
+    return _added(ordered_map(in_thread, blocks.starts, threads=threads,
+                              name="kbz-jackknife"))
 
 
-#: Threads evaluating the person jackknife's blocks (:func:`_leave_one_out_moments`):
-#: two, the cores a report's one-core claims analyses can use, where there are two.
-JACKKNIFE_THREADS = min(2, os.cpu_count() or 1)
-
-
-def _bounded_map(pool: Any, fn: Any, items: Sequence[Any], *, ahead: int) -> Iterator[Any]:
-    """``pool.map(fn, items)`` in order, with at most ``ahead`` items submitted and not
-    yet taken (their results are held until taken: memory stays bounded)."""
-    pending: deque[Any] = deque()
-    for item in items:
-        pending.append(pool.submit(fn, item))
-        if len(pending) >= ahead:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
+#: Threads evaluating the person jackknife's blocks (:func:`_leave_one_out_moments`).
+JACKKNIFE_THREADS = ARRAY_THREADS
 
 
 def _added(parts: Iterable[dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]]
