@@ -142,25 +142,27 @@ def _did_practices(t: Tables, cfg: ReportConfig) -> Result:
     """
     from kbz_eval.estimators.did import did
 
-    py, cells = _practice_year_cost(t, cfg)
+    cells = _practice_year_cost(t, cfg)
     first = cells.loc[cells["group"] == "kbz", "kbz_start_year"].min()
     cells = cells[(cells["group"] == "control") | (cells["kbz_start_year"] == first)]
     cells["kbz"] = ((cells["group"] == "kbz") & (cells["year"] >= first)).astype(int)
     result = did(cells, outcome="cost_per_insured_year", unit="practice_id", time="year",
                  treatment="kbz", seed=_boot(cfg)["seed"])
-    _count_persons(result, py, cells, first)
+    _count_persons(result, cells, first)
     return result
 
 
-def _practice_year_cost(t: Tables, cfg: ReportConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The configured population's person-years and its practice-year cells: outpatient
-    DBC cost, insured years, ``cost_per_insured_year`` (EUR), persons (``n_persons``),
-    and the practice's ``group`` and ``kbz_start_year``."""
+def _practice_year_cost(t: Tables, cfg: ReportConfig) -> pd.DataFrame:
+    """The configured population's practice-year cells: outpatient DBC cost, insured
+    years, ``cost_per_insured_year`` (EUR), persons (``n_persons``, one per person-year
+    row), and the practice's ``group`` and ``kbz_start_year``. Only the four columns
+    the cells need are taken from the panel."""
     from kbz_eval.tables import insured_years
 
-    py, practices = t["person_years"], t["practices"]
+    panel, practices = t["person_years"], t["practices"]
+    py = panel[["practice_id", "year", "poli_dbc_cost", "insured_days"]]
     if _opt(cfg, "population", "minima") == "minima":
-        py = py[py["minima"].astype(bool)]
+        py = py[panel["minima"].astype(bool).to_numpy()]
     frame = py[["practice_id", "year", "poli_dbc_cost"]].copy()
     frame["exposure"] = insured_years(py["insured_days"].to_numpy(), py["year"].to_numpy())
     frame["n_persons"] = 1
@@ -168,7 +170,7 @@ def _practice_year_cost(t: Tables, cfg: ReportConfig) -> tuple[pd.DataFrame, pd.
     cells = cells.merge(practices[["practice_id", "group", "kbz_start_year"]],
                         on="practice_id")
     cells["cost_per_insured_year"] = cells["poli_dbc_cost"] / cells["exposure"]
-    return py, cells
+    return cells
 
 
 #: The roll-out sections' outcome, named for the figures' axes.
@@ -179,7 +181,7 @@ def _rollout_cells(t: Tables, cfg: ReportConfig) -> pd.DataFrame:
     """Practice-year cells for the roll-out analyses: KBZ practices by the year they
     started (``start``), never-started practices ``0``; practices of other groups
     (e.g. applicants) are left out unless configured as controls."""
-    _, cells = _practice_year_cost(t, cfg)
+    cells = _practice_year_cost(t, cfg)
     cells = cells[cells["group"].isin(["kbz", "control"])].copy()
     start = pd.to_numeric(cells["kbz_start_year"], errors="coerce")
     cells["start"] = np.where(cells["group"] == "kbz", start.fillna(0), 0).astype(int)
@@ -266,13 +268,12 @@ def _twfe_decomposition(t: Tables, cfg: ReportConfig) -> Result:
     return result
 
 
-def _count_persons(result: Result, py: pd.DataFrame, cells: pd.DataFrame,
-                   first: int) -> None:
+def _count_persons(result: Result, cells: pd.DataFrame, first: int) -> None:
     """Add ``n_persons`` (persons behind each group mean) to the DiD's group tables, so
     the report's disclosure control can judge them; the DiD itself works on practice
-    means and does not count persons."""
-    persons = py.groupby(["practice_id", "year"]).size().rename("n_persons").reset_index()
-    c = cells[["practice_id", "year", "group"]].merge(persons, on=["practice_id", "year"])
+    means and does not count persons. ``cells``: the analysed practice-year cells with
+    their persons (:func:`_practice_year_cost`)."""
+    c = cells[["practice_id", "year", "group", "n_persons"]].copy()
     c["arm"] = np.where(c["group"] == "kbz", "treated", "control")
     c["period"] = np.where(c["year"] >= first, "post", "pre")
     by_time = c.groupby(["arm", "year"])["n_persons"].sum()
