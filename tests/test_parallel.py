@@ -53,3 +53,21 @@ def test_one_thread_runs_here_and_errors_reach_the_caller():
 
     with pytest.raises(ValueError, match="item 3"):
         list(ordered_map(fail, range(6), threads=2, name="kbz-test"))
+
+
+def test_practice_ranking_in_threads_equals_one_thread(monkeypatch):
+    """The ranking's practices summed two at a time in threads give the one-thread
+    tables exactly (rows in practice order)."""
+    import pandas as pd
+
+    import kbz_eval as kbz
+    from kbz_eval.estimators import ranking
+
+    s = kbz.load_sample()
+    monkeypatch.setattr(ranking, "ARRAY_THREADS", 1)
+    one = ranking.practice_ranking(s["person_years"], s["practices"], seed=3)
+    monkeypatch.setattr(ranking, "ARRAY_THREADS", 2)
+    two = ranking.practice_ranking(s["person_years"], s["practices"], seed=3)
+    assert set(one.tables) == set(two.tables)
+    for name in one.tables:
+        pd.testing.assert_frame_equal(one.tables[name], two.tables[name], check_exact=True)

@@ -32,6 +32,7 @@ from kbz_eval.estimators.risk_adjustment import expected_values, oe_inference
 from kbz_eval.results import Result, tidy_frame
 from kbz_eval.stats import shrinkage
 from kbz_eval.stats.options import check_option
+from kbz_eval.stats.parallel import ARRAY_THREADS, ordered_map
 
 #: Case-mix adjustment of the expected values: none (exposure only), indirect
 #: standardisation on age band × sex, or the case-mix regression.
@@ -201,16 +202,21 @@ def _practice_rows(cp: cc.ClaimsPanel, outcome: str, alpha: float) -> pd.DataFra
     """Per practice: sums, O/E and the standard error of log O/E from per-person sums
     (a person's years at the practice summed, so persons are the independent units).
 
-    Works one practice at a time on the rows' positions (:func:`_practice_row_sets`),
-    so the working memory is that of one practice's rows, not of the panel."""
+    Works on one practice's rows' positions at a time (:func:`_practice_row_sets`), two
+    practices side by side in threads (:mod:`kbz_eval.stats.parallel`; rows in practice
+    order), so the working memory is that of two practices' rows, not of the panel."""
     f = cp.frame
     group_of = dict(zip(cp.practices["practice_id"], cp.practices["group"], strict=True))
     person = f["person"].to_numpy()
     columns = {c: f[c].to_numpy(dtype=float) for c in (outcome, "expected", "iy")}
-    out = []
-    for pid, rows in _practice_row_sets(f):
+    sets = list(_practice_row_sets(f))
+
+    def one(item: tuple[Any, np.ndarray]) -> dict[str, Any]:
+        pid, rows = item
         row = _practice_row(rows, person, columns, f, outcome, alpha)
-        out.append({"practice": pid, "group": group_of[pid], **row})
+        return {"practice": pid, "group": group_of[pid], **row}
+
+    out = list(ordered_map(one, sets, threads=ARRAY_THREADS, name="kbz-ranking"))
     table = pd.DataFrame(out)
     table["n_persons"] = table["n_persons"].astype("Int64")
     return table
