@@ -172,6 +172,8 @@ class SumsBootstrap:
     statistic
         Function of a ``(rows, k)`` array of column sums returning a dict of arrays whose
         first axis is the row (the estimate for one row of sums, replicates for many).
+        In jackknife mode it is called from two threads at once (blocks of rows side by
+        side), so it must not change state it shares between calls.
     matrix
         ``(n_persons, k)`` per-person sums.
     strata
