@@ -293,26 +293,19 @@ def _leave_one_out_moments(statistic: Any, total: np.ndarray, matrix: Any,
     first; it differs from one thread's only by the rounding of other block sums.
     """
     codes, inverse = unique_codes(np.asarray(strata), return_inverse=True)
-    blocks = _LeaveOneOut(total, matrix)
-    threads = JACKKNIFE_THREADS if len(blocks.starts) >= 4 * JACKKNIFE_THREADS else 1
-    if threads > 1:
-        blocks = _LeaveOneOut(total, matrix, narrower=threads)
-
-    def moments(start: int, buffer: np.ndarray | None = None
-                ) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        with np.errstate(divide="ignore", invalid="ignore"):  # per thread
-            return _block_moments(statistic, blocks.sums(start, buffer),
-                                  inverse[start:start + blocks.step], len(codes), estimate)
-
+    n_blocks = -(-matrix.shape[0] // _jackknife_rows(matrix.shape[1]))
+    threads = JACKKNIFE_THREADS if n_blocks >= 4 * JACKKNIFE_THREADS else 1
+    blocks = _LeaveOneOut(total, matrix, narrower=threads)
     local = threading.local()
 
-    def in_thread(start: int) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    def moments(start: int) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         if not hasattr(local, "buffer"):  # one block buffer per thread
             local.buffer = blocks.buffer()
-        return moments(start, local.buffer)
+        with np.errstate(divide="ignore", invalid="ignore"):  # per thread
+            return _block_moments(statistic, blocks.sums(start, local.buffer),
+                                  inverse[start:start + blocks.step], len(codes), estimate)
 
-    return _added(ordered_map(in_thread, blocks.starts, threads=threads,
-                              name="kbz-jackknife"))
+    return _added(ordered_map(moments, blocks.starts, threads=threads, name="kbz-jackknife"))
 
 
 #: Threads evaluating the person jackknife's blocks (:func:`_leave_one_out_moments`).
